@@ -1,0 +1,2 @@
+//! Offline capture files (pcap and pcapng).
+//! STUB: to be implemented.

@@ -1,0 +1,2 @@
+//! phonehome.toml: raw serde structs turned into a validated [`Config`].
+//! STUB: to be implemented.

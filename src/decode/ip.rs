@@ -1,0 +1,2 @@
+//! IPv4 and IPv6 decoding.
+//! STUB: to be implemented.

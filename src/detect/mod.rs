@@ -1,0 +1,1 @@
+//! Detectors turn records into alerts (issue 3). Pure: no I/O.

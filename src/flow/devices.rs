@@ -1,0 +1,2 @@
+//! Devices (client MACs): IP↔MAC bindings from DHCP, ARP and traffic.
+//! STUB: to be implemented.

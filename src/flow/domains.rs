@@ -1,0 +1,2 @@
+//! Which name led a device to a server address (from DNS answers).
+//! STUB: to be implemented.

@@ -1,0 +1,2 @@
+//! IEEE OUI vendor lookup.
+//! STUB: to be implemented.

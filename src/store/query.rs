@@ -1,0 +1,2 @@
+//! Read queries for the CLI.
+//! STUB: to be implemented.

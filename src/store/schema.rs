@@ -1,0 +1,2 @@
+//! Schema and migrations (PRAGMA user_version ladder).
+//! STUB: to be implemented.

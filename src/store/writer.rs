@@ -1,0 +1,2 @@
+//! The single writer thread: bounded queue, batched transactions, retention.
+//! STUB: to be implemented.
