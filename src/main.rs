@@ -1,3 +1,5 @@
+//! The `phonehome` binary: see [`phonehome::cli`].
+
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    phonehome::cli::main()
 }

@@ -1,1 +1,73 @@
-//! CLI. STUB
+//! The one binary's front end: daemon (`run`), offline analyser (`analyze`), the demo, and the
+//! read commands used over SSH. Errors become one line on stderr and a non-zero exit; a broken
+//! pipe (`phonehome dns | head`) exits 0.
+
+mod analyze;
+mod args;
+mod demo;
+pub mod output;
+mod read;
+mod run;
+pub mod since;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Args, Command};
+
+/// Parses the command line, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.verbose);
+    match dispatch(args) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("phonehome: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        Command::Run { iface } => run::run(&args, iface.as_deref()),
+        Command::Analyze { pcaps } => analyze::analyze_cmd(&args, pcaps),
+        Command::Demo { keep } => demo::demo(keep.as_deref()),
+        Command::Status { json } => read::status(&args, *json),
+        Command::Dns(q) => read::records(&args, read::Kind::Dns, q),
+        Command::Http(q) => read::records(&args, read::Kind::Http, q),
+        Command::Tls(q) => read::records(&args, read::Kind::Tls, q),
+        Command::Dhcp(q) => read::records(&args, read::Kind::Dhcp, q),
+        Command::Flows(q) => read::records(&args, read::Kind::Flows, q),
+        Command::Devices(q) => read::records(&args, read::Kind::Devices, q),
+        Command::Alerts(q) => read::records(&args, read::Kind::Alerts, q),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PHONEHOME_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

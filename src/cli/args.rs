@@ -1,0 +1,80 @@
+//! Command-line syntax (clap). This interface is a contract scripts and other tools rely on.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Wi-Fi audit router: what your phone sends, to whom, and what leaks.
+#[derive(Debug, Parser)]
+#[command(name = "phonehome", version, about)]
+pub struct Args {
+    /// SQLite database [default: [store] path of the config, /var/lib/phonehome/phonehome.db]
+    #[arg(long, global = true, env = "PHONEHOME_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Configuration file [default: /etc/phonehome/phonehome.toml if it exists]
+    #[arg(long, global = true, env = "PHONEHOME_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug); PHONEHOME_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Filters and format shared by the read commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueryArgs {
+    /// Only records newer than a duration ago (90s, 30m, 1h, 1d, 2w) or since a time
+    /// (RFC 3339 or epoch seconds). Without it: all records, oldest first.
+    #[arg(long, value_name = "DUR|TS")]
+    pub since: Option<String>,
+    /// Only records of this device (MAC address).
+    #[arg(long, value_name = "MAC")]
+    pub device: Option<String>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many records (the newest ones).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture live on the AP interface until SIGINT/SIGTERM.
+    Run {
+        /// Interface to capture on [default: [capture] interface, br0]
+        #[arg(long, value_name = "IF")]
+        iface: Option<String>,
+    },
+    /// Analyse pcap/pcapng files into the database.
+    Analyze {
+        #[arg(required = true, value_name = "PCAP")]
+        pcaps: Vec<PathBuf>,
+    },
+    /// Analyse the built-in sample capture (a phone joining the AP) and show what it found.
+    Demo {
+        /// Keep the demo database at this path instead of a temporary file.
+        #[arg(long, value_name = "PATH")]
+        keep: Option<PathBuf>,
+    },
+    /// Capture counters, flows, devices and database size.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// DNS queries with their answers.
+    Dns(QueryArgs),
+    /// Cleartext HTTP requests.
+    Http(QueryArgs),
+    /// TLS ClientHellos: server names and fingerprints.
+    Tls(QueryArgs),
+    /// DHCP messages: device identity.
+    Dhcp(QueryArgs),
+    /// Flows: who talked to whom, how much.
+    Flows(QueryArgs),
+    /// Devices seen (client MACs).
+    Devices(QueryArgs),
+    /// Alerts raised by the detectors.
+    Alerts(QueryArgs),
+}

@@ -1,0 +1,229 @@
+//! DNS query/response pairing: one [`DnsRecord`] per question of each query, completed with the
+//! rcode and answers of its response, or emitted unanswered after [`DNS_TIMEOUT`] of packet
+//! time. Responses whose query was not captured become `response_only` records. mDNS queries
+//! go to a multicast group and are answered by anyone, so they are emitted without pairing.
+//!
+//! Every A/AAAA answer teaches the [`DomainMap`] which name led this client to that address.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::{Counters, Sink};
+use crate::decode::dns::{self, DnsMessage};
+use crate::event::{DnsProtocol, DnsRecord, Event, MacAddr, Transport, Ts, MICROS};
+use crate::flow::domains::DomainMap;
+
+/// How long a query waits for its response (packet time).
+pub const DNS_TIMEOUT: Ts = 30 * MICROS;
+/// Queries waiting for a response at most; beyond it new queries are emitted unanswered at
+/// once. Bounds memory under a flood of unanswered queries.
+pub const MAX_PENDING: usize = 8192;
+/// Questions per message turned into records (real messages carry one).
+pub const MAX_QUESTIONS: usize = 8;
+/// Answers kept per record.
+pub const MAX_ANSWERS: usize = 32;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    client: IpAddr,
+    client_port: u16,
+    server: IpAddr,
+    server_port: u16,
+    id: u16,
+    tcp: bool,
+}
+
+struct Pending {
+    ts: Ts,
+    records: Vec<DnsRecord>,
+}
+
+/// Queries waiting for their responses.
+pub(super) struct DnsPairing {
+    pending: FxHashMap<Key, Pending>,
+}
+
+/// One DNS message with its addressing, as handed over by the UDP or TCP path.
+pub(super) struct Wire<'a> {
+    pub ts: Ts,
+    pub transport: Transport,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+    pub payload: &'a [u8],
+    /// The device side's MAC (sender of a query, receiver of a response).
+    pub mac: Option<MacAddr>,
+}
+
+impl DnsPairing {
+    pub fn new() -> Self {
+        DnsPairing {
+            pending: FxHashMap::default(),
+        }
+    }
+
+    /// Handles one DNS/mDNS/LLMNR message.
+    pub fn message(
+        &mut self,
+        w: &Wire<'_>,
+        domains: &mut DomainMap,
+        counters: &mut Counters,
+        sink: &mut Sink<'_>,
+    ) {
+        let msg = match dns::parse(w.payload) {
+            Ok(m) => m,
+            Err(_) => {
+                counters.app_errors += 1;
+                return;
+            }
+        };
+        counters.dns_messages += 1;
+        let protocol = if w.sport == 5353 || w.dport == 5353 {
+            DnsProtocol::Mdns
+        } else if w.sport == 5355 || w.dport == 5355 {
+            DnsProtocol::Llmnr
+        } else {
+            DnsProtocol::Dns
+        };
+        if msg.is_response {
+            self.response(w, &msg, protocol, domains, sink);
+        } else {
+            self.query(w, &msg, protocol, sink);
+        }
+    }
+
+    fn query(&mut self, w: &Wire<'_>, msg: &DnsMessage, protocol: DnsProtocol, sink: &mut Sink<'_>) {
+        let records: Vec<DnsRecord> = msg
+            .questions
+            .iter()
+            .take(MAX_QUESTIONS)
+            .map(|q| DnsRecord {
+                ts: w.ts,
+                device_mac: w.mac,
+                client_ip: w.src,
+                client_port: w.sport,
+                server_ip: w.dst,
+                server_port: w.dport,
+                transport: w.transport,
+                protocol,
+                trans_id: msg.id,
+                opcode: msg.opcode,
+                qname: q.name.clone(),
+                qtype: q.qtype,
+                rcode: None,
+                answers: Vec::new(),
+                response_only: false,
+            })
+            .collect();
+        if records.is_empty() {
+            return;
+        }
+        if protocol == DnsProtocol::Mdns || self.pending.len() >= MAX_PENDING {
+            records.into_iter().for_each(|r| sink(Event::Dns(r)));
+            return;
+        }
+        let key = Key {
+            client: w.src,
+            client_port: w.sport,
+            server: w.dst,
+            server_port: w.dport,
+            id: msg.id,
+            tcp: w.transport == Transport::Tcp,
+        };
+        // A retransmitted query: the earlier copy stays unanswered, as a resolver sees it.
+        if let Some(old) = self.pending.insert(key, Pending { ts: w.ts, records }) {
+            old.records.into_iter().for_each(|r| sink(Event::Dns(r)));
+        }
+    }
+
+    fn response(
+        &mut self,
+        w: &Wire<'_>,
+        msg: &DnsMessage,
+        protocol: DnsProtocol,
+        domains: &mut DomainMap,
+        sink: &mut Sink<'_>,
+    ) {
+        let answers: Vec<String> = msg
+            .answers
+            .iter()
+            .take(MAX_ANSWERS)
+            .map(|a| a.data.clone())
+            .collect();
+        // Teach the domain map: the first question's name led the client to every address.
+        if let Some(q) = msg.questions.first() {
+            let name = q.name.to_ascii_lowercase();
+            for a in &msg.answers {
+                if let Ok(addr) = a.data.parse::<IpAddr>() {
+                    if matches!(a.rtype, 1 | 28) {
+                        domains.insert(w.ts, w.dst, addr, &name);
+                    }
+                }
+            }
+        }
+        let key = Key {
+            client: w.dst,
+            client_port: w.dport,
+            server: w.src,
+            server_port: w.sport,
+            id: msg.id,
+            tcp: w.transport == Transport::Tcp,
+        };
+        if let Some(p) = self.pending.remove(&key) {
+            for mut r in p.records {
+                r.rcode = Some(msg.rcode);
+                r.answers = answers.clone();
+                sink(Event::Dns(r));
+            }
+            return;
+        }
+        for q in msg.questions.iter().take(MAX_QUESTIONS) {
+            sink(Event::Dns(DnsRecord {
+                ts: w.ts,
+                device_mac: w.mac,
+                client_ip: w.dst,
+                client_port: w.dport,
+                server_ip: w.src,
+                server_port: w.sport,
+                transport: w.transport,
+                protocol,
+                trans_id: msg.id,
+                opcode: msg.opcode,
+                qname: q.name.clone(),
+                qtype: q.qtype,
+                rcode: Some(msg.rcode),
+                answers: answers.clone(),
+                response_only: true,
+            }));
+        }
+    }
+
+    /// Emits queries unanswered for [`DNS_TIMEOUT`].
+    pub fn expire(&mut self, now: Ts, sink: &mut Sink<'_>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut done: Vec<Key> = Vec::new();
+        for (k, p) in &self.pending {
+            if now.saturating_sub(p.ts) > DNS_TIMEOUT {
+                done.push(*k);
+            }
+        }
+        for k in done {
+            if let Some(p) = self.pending.remove(&k) {
+                p.records.into_iter().for_each(|r| sink(Event::Dns(r)));
+            }
+        }
+    }
+
+    /// Emits every pending query (end of capture).
+    pub fn flush(&mut self, sink: &mut Sink<'_>) {
+        let mut all: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        all.sort_by_key(|p| p.ts);
+        for p in all {
+            p.records.into_iter().for_each(|r| sink(Event::Dns(r)));
+        }
+    }
+}

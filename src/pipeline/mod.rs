@@ -1,0 +1,332 @@
+//! The analysis core for one frame at a time: decode → defragment → flow → application
+//! decoders → records. Pure: frames and their timestamps go in, [`Event`]s come out through a
+//! callback; nothing here touches files, sockets or the database, so the live daemon, the
+//! offline analyser, tests and fuzzers all run the same code.
+//!
+//! Packet time drives everything (flow expiry, DNS pairing windows), so a replayed capture
+//! behaves like the live run. The common path (a packet of an already-classified flow) does
+//! no heap allocation: decoding borrows the frame and the flow lookup is a hash probe.
+
+mod counters;
+mod dns;
+mod tcp;
+
+pub use counters::Counters;
+
+use std::net::IpAddr;
+
+use crate::decode::{self, dhcp, LinkType, Net, Packet, Transport as L4};
+use crate::event::{DhcpRecord, Event, FlowEnd, MacAddr, Transport, Ts, MICROS};
+use crate::flow::defrag::Defragmenter;
+use crate::flow::devices::DeviceTable;
+use crate::flow::domains::DomainMap;
+use crate::flow::table::{Dir, Flow, FlowConfig, FlowTable, PacketMeta};
+
+use dns::DnsPairing;
+use tcp::AppState;
+
+/// Tuning of the core; defaults suit a Pi.
+#[derive(Clone, Copy, Debug)]
+pub struct PipelineConfig {
+    pub flows: FlowConfig,
+    /// Bytes of each TCP direction kept for application decoding (HTTP heads, ClientHellos).
+    pub inspect_bytes: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            flows: FlowConfig::default(),
+            inspect_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// How often (packet time) idle flows, fragments and unanswered DNS queries are expired.
+const HOUSEKEEPING_INTERVAL: Ts = MICROS;
+
+/// The analysis core. Feed it frames with [`Pipeline::ingest`], then call
+/// [`Pipeline::finish`] at the end of a capture or on shutdown.
+pub struct Pipeline {
+    cfg: PipelineConfig,
+    flows: FlowTable<AppState>,
+    defrag: Defragmenter,
+    devices: DeviceTable,
+    domains: DomainMap,
+    dns: DnsPairing,
+    next_housekeeping: Ts,
+    counters: Counters,
+}
+
+/// Where a packet's records go.
+pub type Sink<'s> = dyn FnMut(Event) + 's;
+
+impl Pipeline {
+    pub fn new(cfg: PipelineConfig) -> Pipeline {
+        Pipeline {
+            cfg,
+            flows: FlowTable::new(cfg.flows),
+            defrag: Defragmenter::new(),
+            devices: DeviceTable::new(),
+            domains: DomainMap::new(),
+            dns: DnsPairing::new(),
+            next_housekeeping: Ts::MIN,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Counters so far (flow-table counters included).
+    pub fn counters(&self) -> Counters {
+        let mut c = self.counters;
+        let fs = self.flows.stats();
+        c.flows_created = fs.created;
+        c.flows_evicted = fs.evicted;
+        c.flows_active = fs.active;
+        c
+    }
+
+    /// Processes one captured frame.
+    pub fn ingest(&mut self, ts: Ts, link: LinkType, data: &[u8], sink: &mut Sink<'_>) {
+        self.counters.frames += 1;
+        self.counters.bytes += data.len() as u64;
+        if ts >= self.next_housekeeping {
+            self.housekeeping(ts, sink);
+            self.next_housekeeping = ts.saturating_add(HOUSEKEEPING_INTERVAL);
+        }
+        let pkt = match decode::decode_frame(link, data) {
+            Ok(p) => p,
+            Err(e) => {
+                self.counters.count_decode_error(e);
+                return;
+            }
+        };
+        self.counters.decoded += 1;
+        match &pkt.net {
+            Net::Arp(arp) => {
+                self.counters.arp += 1;
+                if let Some(ev) = self.devices.observe_arp(ts, arp.sender_mac, arp.sender_ip) {
+                    sink(Event::Device(ev));
+                }
+            }
+            Net::Ip(ip) => self.ip(ts, &pkt, ip, data.len() as u32, sink),
+            Net::Other => self.counters.other_net += 1,
+        }
+    }
+
+    fn ip(
+        &mut self,
+        ts: Ts,
+        pkt: &Packet<'_>,
+        ip: &decode::IpPacket<'_>,
+        frame_len: u32,
+        sink: &mut Sink<'_>,
+    ) {
+        match ip.src {
+            IpAddr::V4(_) => self.counters.ipv4 += 1,
+            IpAddr::V6(_) => self.counters.ipv6 += 1,
+        }
+        // MACs of a tunnelled packet belong to the tunnel, not to the inner endpoints.
+        let (src_mac, dst_mac) = if pkt.tunnel_depth > 0 {
+            (None, None)
+        } else {
+            (pkt.src_mac, pkt.dst_mac)
+        };
+        if let Some(frag) = ip.fragment {
+            self.counters.fragments += 1;
+            let Some(whole) = self
+                .defrag
+                .push(ts, ip.src, ip.dst, ip.proto, frag, ip.payload)
+            else {
+                return;
+            };
+            self.counters.reassembled += 1;
+            let l4 = decode::transport::parse(ip.proto, &whole);
+            self.transport(ts, ip.src, ip.dst, src_mac, dst_mac, l4, frame_len, sink);
+            return;
+        }
+        self.transport(ts, ip.src, ip.dst, src_mac, dst_mac, ip.transport, frame_len, sink);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transport(
+        &mut self,
+        ts: Ts,
+        src: IpAddr,
+        dst: IpAddr,
+        src_mac: Option<MacAddr>,
+        dst_mac: Option<MacAddr>,
+        l4: L4<'_>,
+        frame_len: u32,
+        sink: &mut Sink<'_>,
+    ) {
+        let (transport, sport, dport, flags) = match l4 {
+            L4::Tcp(t) => (Transport::Tcp, t.src_port, t.dst_port, t.flags),
+            L4::Udp(u) => (Transport::Udp, u.src_port, u.dst_port, 0),
+            L4::Icmp { .. } => {
+                self.counters.icmp += 1;
+                return;
+            }
+            L4::Fragment | L4::Other => {
+                self.counters.other_transport += 1;
+                return;
+            }
+        };
+        let meta = PacketMeta {
+            ts,
+            transport,
+            src_ip: src,
+            src_port: sport,
+            dst_ip: dst,
+            dst_port: dport,
+            tcp_flags: flags,
+            frame_len,
+            src_mac,
+            dst_mac,
+        };
+        let Pipeline {
+            flows,
+            devices,
+            domains,
+            dns,
+            counters,
+            cfg,
+            ..
+        } = self;
+        let mut ended = |f: Flow<AppState>, end: FlowEnd| {
+            Self::flow_ended(devices, f, end, &mut *sink);
+        };
+        // `ended` borrows the sink; records of this packet are emitted after it is dropped.
+        let (flow, dir) = flows.track(&meta, &mut ended);
+        let new_flow = flow.packets_up + flow.packets_down == 1;
+        if new_flow {
+            counters.count_new_flow(transport);
+            if flow.domain.is_none() {
+                flow.domain = domains.lookup(flow.client_ip, flow.server_ip).map(str::to_owned);
+            }
+            if let Some(mac) = flow.client_mac {
+                if let Some(ev) = devices.observe_traffic(ts, mac, flow.client_ip) {
+                    sink(Event::Device(ev));
+                }
+            }
+        }
+        let device_mac = device_of(devices, flow);
+        match l4 {
+            L4::Tcp(seg) => {
+                let mut cx = tcp::Ctx {
+                    ts,
+                    device_mac,
+                    inspect_bytes: cfg.inspect_bytes,
+                    dns,
+                    domains,
+                    counters,
+                };
+                tcp::segment(flow, dir, &seg, &mut cx, sink);
+            }
+            L4::Udp(d) => {
+                if is_dns_port(d.src_port) || is_dns_port(d.dst_port) {
+                    let mac = if dir == Dir::Up { src_mac } else { dst_mac };
+                    let wire = dns::Wire {
+                        ts,
+                        transport,
+                        src,
+                        sport: d.src_port,
+                        dst,
+                        dport: d.dst_port,
+                        payload: d.payload,
+                        mac: mac.or(device_mac),
+                    };
+                    dns.message(&wire, domains, counters, sink);
+                } else if matches!((d.src_port, d.dst_port), (68, 67) | (67, 68) | (67, 67)) {
+                    Self::dhcp(devices, counters, ts, src, dst, d.payload, sink);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dhcp(
+        devices: &mut DeviceTable,
+        counters: &mut Counters,
+        ts: Ts,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        sink: &mut Sink<'_>,
+    ) {
+        let Some(m) = dhcp::parse(payload) else {
+            counters.app_errors += 1;
+            return;
+        };
+        counters.dhcp += 1;
+        let v4 = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then_some(IpAddr::V4(a));
+        let rec = DhcpRecord {
+            ts,
+            device_mac: Some(m.client_mac),
+            src_ip: src,
+            dst_ip: dst,
+            op: m.op,
+            xid: m.xid,
+            client_mac: m.client_mac,
+            msg_type: m.msg_type,
+            ciaddr: v4(m.ciaddr),
+            yiaddr: v4(m.yiaddr),
+            hostname: m.hostname.clone(),
+            vendor_class: m.vendor_class.clone(),
+            param_list: m.param_list.clone(),
+            requested_ip: m.requested_ip.map(IpAddr::V4),
+            server_id: m.server_id.map(IpAddr::V4),
+            client_id: m.client_id.as_deref().map(hex::encode),
+            options_present: m.options_present.clone(),
+        };
+        if let Some(ev) = devices.observe_dhcp(ts, &rec) {
+            sink(Event::Device(ev));
+        }
+        sink(Event::Dhcp(rec));
+    }
+
+    fn flow_ended(devices: &DeviceTable, mut f: Flow<AppState>, end: FlowEnd, sink: &mut Sink<'_>) {
+        let device_mac = device_of(devices, &f);
+        tcp::flush_app(&mut f, device_mac, sink);
+        sink(Event::Flow(f.record(device_mac, end)));
+    }
+
+    fn housekeeping(&mut self, now: Ts, sink: &mut Sink<'_>) {
+        let Pipeline {
+            flows, devices, dns, defrag, ..
+        } = self;
+        flows.expire(now, &mut |f, end| Self::flow_ended(devices, f, end, &mut *sink));
+        defrag.expire(now);
+        dns.expire(now, sink);
+    }
+
+    /// Runs the time-driven work at `now` when no packet arrives (a quiet live interface),
+    /// so idle flows still end on time.
+    pub fn tick(&mut self, now: Ts, sink: &mut Sink<'_>) {
+        if now >= self.next_housekeeping {
+            self.housekeeping(now, sink);
+            self.next_housekeeping = now.saturating_add(HOUSEKEEPING_INTERVAL);
+        }
+    }
+
+    /// Ends every flow and pending DNS query (end of capture, shutdown).
+    pub fn finish(&mut self, sink: &mut Sink<'_>) {
+        let Pipeline {
+            flows, devices, dns, ..
+        } = self;
+        flows.flush(&mut |f, end| Self::flow_ended(devices, f, end, &mut *sink));
+        dns.flush(sink);
+    }
+}
+
+/// The device behind a flow's client side: the client's own MAC when the capture has one,
+/// else the MAC bound to the client address by DHCP/ARP.
+fn device_of<A>(devices: &DeviceTable, f: &Flow<A>) -> Option<MacAddr> {
+    f.client_mac
+        .filter(|m| !m.is_multicast() && !m.is_zero())
+        .or_else(|| devices.mac_for(f.client_ip))
+}
+
+/// DNS, mDNS and LLMNR ports.
+fn is_dns_port(p: u16) -> bool {
+    matches!(p, 53 | 5353 | 5355)
+}

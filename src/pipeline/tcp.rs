@@ -1,0 +1,377 @@
+//! Application decoding on TCP flows: the client stream is reassembled (up to a byte cap)
+//! until its protocol is known — a TLS ClientHello, HTTP/1.x requests, or DNS over TCP — and
+//! then decoded; anything else is left alone at once. After a ClientHello the flow is done:
+//! encrypted payloads are never looked at again, which keeps the common path to counters only.
+
+use super::dns::{DnsPairing, Wire};
+use super::{Counters, Sink};
+use crate::decode::http::{self, HeadParse, MAX_BODY_KEPT};
+use crate::decode::tls::{self, TlsScan};
+use crate::decode::{ja, tcp_flags, TcpSegment};
+use crate::event::{Event, HttpRecord, MacAddr, TlsRecord, Transport, Ts};
+use crate::flow::domains::DomainMap;
+use crate::flow::reassembly::StreamBuf;
+use crate::flow::table::{Dir, Flow};
+
+/// Requests decoded per HTTP flow at most: bounds the work one keep-alive flow can cause.
+pub const MAX_HTTP_REQUESTS: u32 = 256;
+/// DNS messages decoded per TCP flow at most.
+pub const MAX_DNS_TCP_MESSAGES: u32 = 256;
+/// Data segments a flow may carry before its protocol must be known (server-first protocols
+/// and unknown payloads stop being inspected here).
+pub const MAX_UNDECIDED_SEGMENTS: u8 = 8;
+
+/// Per-flow application state: a few bytes when idle, a boxed inspector while decoding.
+#[derive(Debug, Default)]
+pub struct AppState {
+    /// Nothing more to decode on this flow.
+    done: bool,
+    /// Initial sequence numbers seen in SYN / SYN-ACK, before any payload.
+    isn_up: Option<u32>,
+    isn_down: Option<u32>,
+    inspect: Option<Box<Inspect>>,
+}
+
+#[derive(Debug)]
+struct Inspect {
+    kind: Kind,
+    up: StreamBuf,
+    down: StreamBuf,
+    undecided_segments: u8,
+    http: HttpState,
+    messages: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Undecided,
+    Tls,
+    Http,
+    Dns,
+}
+
+#[derive(Debug, Default)]
+struct HttpState {
+    /// A request whose body is still arriving.
+    pending: Option<HttpRecord>,
+    /// Body bytes still expected (Content-Length framing).
+    body_left: u64,
+    chunked: Option<http::ChunkedDecoder>,
+}
+
+/// What the TCP path needs from the pipeline.
+pub(super) struct Ctx<'a> {
+    pub ts: Ts,
+    pub device_mac: Option<MacAddr>,
+    pub inspect_bytes: usize,
+    pub dns: &'a mut DnsPairing,
+    pub domains: &'a mut DomainMap,
+    pub counters: &'a mut Counters,
+}
+
+/// Feeds one segment of `flow` travelling `dir`.
+pub(super) fn segment(
+    flow: &mut Flow<AppState>,
+    dir: Dir,
+    seg: &TcpSegment<'_>,
+    cx: &mut Ctx<'_>,
+    sink: &mut Sink<'_>,
+) {
+    if flow.app.done {
+        return;
+    }
+    let syn = seg.flags & tcp_flags::SYN != 0;
+    if syn && seg.payload.is_empty() {
+        match dir {
+            Dir::Up => flow.app.isn_up = Some(seg.seq),
+            Dir::Down => flow.app.isn_down = Some(seg.seq),
+        }
+        return;
+    }
+    if seg.payload.is_empty() {
+        return;
+    }
+    let cap = cx.inspect_bytes;
+    let app = &mut flow.app;
+    let insp = app.inspect.get_or_insert_with(|| {
+        let mut up = StreamBuf::new(cap);
+        let mut down = StreamBuf::new(cap);
+        if let Some(isn) = app.isn_up {
+            up.push(isn, true, &[]);
+        }
+        if let Some(isn) = app.isn_down {
+            down.push(isn, true, &[]);
+        }
+        Box::new(Inspect {
+            kind: Kind::Undecided,
+            up,
+            down,
+            undecided_segments: 0,
+            http: HttpState::default(),
+            messages: 0,
+        })
+    });
+    match dir {
+        Dir::Up => insp.up.push(seg.seq, syn, seg.payload),
+        Dir::Down => {
+            if insp.kind != Kind::Dns && !(insp.kind == Kind::Undecided && flow.server_port == 53)
+            {
+                insp.undecided_segments = insp.undecided_segments.saturating_add(1);
+                if insp.kind == Kind::Undecided && insp.undecided_segments > MAX_UNDECIDED_SEGMENTS
+                {
+                    finish(flow);
+                }
+                return;
+            }
+            insp.down.push(seg.seq, syn, seg.payload);
+        }
+    }
+    if insp.kind == Kind::Undecided {
+        let data = insp.up.data();
+        if data.is_empty() {
+            insp.undecided_segments = insp.undecided_segments.saturating_add(1);
+            if insp.undecided_segments > MAX_UNDECIDED_SEGMENTS {
+                finish(flow);
+            }
+            return;
+        }
+        insp.kind = if data.first() == Some(&0x16) {
+            Kind::Tls
+        } else if flow.server_port == 53 {
+            Kind::Dns
+        } else if http::parse_request_head(data) != HeadParse::NotHttp {
+            Kind::Http
+        } else {
+            finish(flow);
+            return;
+        };
+    }
+    let done = match insp.kind {
+        Kind::Tls => tls_step(flow, cx, sink),
+        Kind::Http => http_step(flow, cx, sink),
+        Kind::Dns => dns_step(flow, cx, sink),
+        Kind::Undecided => true,
+    };
+    if done {
+        finish(flow);
+    }
+}
+
+/// Stops inspecting a flow and frees its buffers.
+fn finish(flow: &mut Flow<AppState>) {
+    flow.app.done = true;
+    flow.app.inspect = None;
+}
+
+/// Returns true when the flow needs no more inspection.
+fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> bool {
+    let Some(insp) = flow.app.inspect.as_mut() else {
+        return true;
+    };
+    match tls::scan_client_stream(insp.up.data()) {
+        TlsScan::NotTls => true,
+        TlsScan::NeedMore(n) => n > cx.inspect_bytes,
+        TlsScan::ClientHello(ch) => {
+            cx.counters.tls_client_hellos += 1;
+            let (ja3, ja3_string) = ja::ja3(&ch);
+            let (ja4, ja4_r) = ja::ja4(&ch, 't');
+            if flow.domain.is_none() {
+                flow.domain = ch.sni.as_ref().map(|s| s.to_ascii_lowercase());
+            }
+            sink(Event::Tls(TlsRecord {
+                ts: cx.ts,
+                device_mac: cx.device_mac,
+                client_ip: flow.client_ip,
+                client_port: flow.client_port,
+                server_ip: flow.server_ip,
+                server_port: flow.server_port,
+                transport: Transport::Tcp,
+                sni: ch.sni,
+                alpn: ch.alpn.iter().map(|a| render_alpn(a)).collect(),
+                version: ch.legacy_version,
+                supported_versions: ch.supported_versions,
+                ja3,
+                ja3_string,
+                ja4,
+                ja4_r,
+            }));
+            true
+        }
+    }
+}
+
+/// An ALPN value as text, or `0x` + hex when it is not printable ASCII.
+pub fn render_alpn(a: &[u8]) -> String {
+    if !a.is_empty() && a.iter().all(|b| (0x20..0x7f).contains(b)) {
+        String::from_utf8_lossy(a).into_owned()
+    } else {
+        format!("0x{}", hex::encode(a))
+    }
+}
+
+fn dns_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> bool {
+    let Some(insp) = flow.app.inspect.as_mut() else {
+        return true;
+    };
+    for dir in [Dir::Up, Dir::Down] {
+        loop {
+            let buf = if dir == Dir::Up { &mut insp.up } else { &mut insp.down };
+            let data = buf.data();
+            let Some(len) = data.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize) else {
+                break;
+            };
+            let Some(msg) = data.get(2..2 + len) else {
+                break;
+            };
+            let (src, sport, dst, dport) = if dir == Dir::Up {
+                (flow.client_ip, flow.client_port, flow.server_ip, flow.server_port)
+            } else {
+                (flow.server_ip, flow.server_port, flow.client_ip, flow.client_port)
+            };
+            let wire = Wire {
+                ts: cx.ts,
+                transport: Transport::Tcp,
+                src,
+                sport,
+                dst,
+                dport,
+                payload: msg,
+                mac: cx.device_mac,
+            };
+            cx.dns.message(&wire, cx.domains, cx.counters, sink);
+            buf.consume(2 + len);
+            insp.messages += 1;
+            if insp.messages >= MAX_DNS_TCP_MESSAGES {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> bool {
+    let Some(insp) = flow.app.inspect.as_mut() else {
+        return true;
+    };
+    loop {
+        let st = &mut insp.http;
+        if let Some(rec) = st.pending.as_mut() {
+            // Receiving a body.
+            let data = insp.up.data();
+            if data.is_empty() {
+                return false;
+            }
+            let used = if let Some(dec) = st.chunked.as_mut() {
+                let room = MAX_BODY_KEPT.saturating_sub(rec.body.len());
+                let step = dec.feed(data, &mut rec.body, room);
+                if step.done {
+                    st.body_left = 0;
+                } else {
+                    st.body_left = 1;
+                }
+                step.consumed
+            } else {
+                let n = (data.len() as u64).min(st.body_left) as usize;
+                let room = MAX_BODY_KEPT.saturating_sub(rec.body.len());
+                rec.body.extend_from_slice(&data[..n.min(room)]);
+                st.body_left -= n as u64;
+                n
+            };
+            insp.up.consume(used);
+            if st.body_left > 0 {
+                if used == 0 {
+                    return false;
+                }
+                continue;
+            }
+            st.chunked = None;
+            if let Some(mut r) = st.pending.take() {
+                r.ts = cx.ts;
+                sink(Event::Http(r));
+            }
+            continue;
+        }
+        let data = insp.up.data();
+        if data.is_empty() {
+            return false;
+        }
+        match http::parse_request_head(data) {
+            HeadParse::Partial => return insp.up.is_capped(),
+            HeadParse::NotHttp => return true,
+            HeadParse::Complete(h) => {
+                cx.counters.http_requests += 1;
+                insp.messages += 1;
+                insp.up.consume(h.head_len);
+                if flow.domain.is_none() {
+                    flow.domain = h.host.as_deref().map(host_name);
+                }
+                let rec = HttpRecord {
+                    ts: cx.ts,
+                    device_mac: cx.device_mac,
+                    client_ip: flow.client_ip,
+                    client_port: flow.client_port,
+                    server_ip: flow.server_ip,
+                    server_port: flow.server_port,
+                    method: h.method,
+                    host: h.host,
+                    uri: h.uri,
+                    version: h.version,
+                    user_agent: h.user_agent,
+                    referrer: h.referrer,
+                    content_type: h.content_type,
+                    content_encoding: h.content_encoding,
+                    auth_scheme: h.auth_scheme,
+                    cookie_present: h.cookie_present,
+                    content_length: h.content_length,
+                    chunked: h.chunked,
+                    body: Vec::new(),
+                };
+                let connect = rec.method.eq_ignore_ascii_case("CONNECT");
+                let st = &mut insp.http;
+                if h.chunked {
+                    st.chunked = Some(http::ChunkedDecoder::default());
+                    st.body_left = 1;
+                    st.pending = Some(rec);
+                } else if let Some(n) = h.content_length.filter(|n| *n > 0) {
+                    st.body_left = n;
+                    st.pending = Some(rec);
+                } else {
+                    sink(Event::Http(rec));
+                }
+                // A CONNECT turns the stream into a tunnel; more requests cannot follow.
+                if connect || insp.messages >= MAX_HTTP_REQUESTS {
+                    if let Some(r) = insp.http.pending.take() {
+                        sink(Event::Http(r));
+                    }
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// The host part of a Host header, lowercased (no port, no IPv6 brackets).
+fn host_name(h: &str) -> String {
+    let h = h.trim();
+    let h = if let Some(rest) = h.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        h.rsplit_once(':').map_or(h, |(a, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                a
+            } else {
+                h
+            }
+        })
+    };
+    h.to_ascii_lowercase()
+}
+
+/// Emits what a flow still holds when it ends (a request whose body never completed).
+pub(super) fn flush_app(flow: &mut Flow<AppState>, _device_mac: Option<MacAddr>, sink: &mut Sink<'_>) {
+    if let Some(insp) = flow.app.inspect.as_mut() {
+        if let Some(r) = insp.http.pending.take() {
+            sink(Event::Http(r));
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Every capture of the shared verification corpus (`../shared/corpus`) through the real
+//! pipeline, compared record by record with the peers' expected results (tshark, Zeek, FoxIO's
+//! JA4 reference). See `../shared/corpus/README.md` for the schema and matching rules.
+//!
+//! Matching: each section is a multiset; a produced record matches an expected one on the
+//! identifying fields (DNS: client, server, qname, qtype; HTTP: client, client_port, method,
+//! host, uri; TLS: client, client_port, server, server_port; DHCP: client_mac, xid, msg_type),
+//! then every other field our records carry and the expected record has is compared. DNS
+//! qnames are compared exactly (case preserved). A produced record matching nothing must be
+//! listed in `may_also_report` (or, for DNS responses without a captured query, in
+//! `dns_responses_without_query`). Known, justified differences are in [`EXCEPTIONS`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use phonehome::capture::file::FileSource;
+use phonehome::decode::{dhcp, dns};
+use phonehome::event::{DhcpRecord, DnsRecord, Event, HttpRecord, TlsRecord};
+use phonehome::pipeline::{Pipeline, PipelineConfig};
+use serde_json::Value;
+
+/// (case, section, why our result legitimately differs from the peer's).
+const EXCEPTIONS: &[(&str, &str, &str)] = &[];
+
+fn corpus_dir() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    p.join("index.json").exists().then_some(p)
+}
+
+#[derive(Default)]
+struct Produced {
+    dns: Vec<DnsRecord>,
+    http: Vec<HttpRecord>,
+    tls: Vec<TlsRecord>,
+    dhcp: Vec<DhcpRecord>,
+}
+
+fn run_pipeline(path: &Path) -> (Produced, Option<String>) {
+    let mut out = Produced::default();
+    let mut pipe = Pipeline::new(PipelineConfig::default());
+    let mut err = None;
+    let mut sink = |ev: Event| match ev {
+        Event::Dns(r) => out.dns.push(r),
+        Event::Http(r) => out.http.push(r),
+        Event::Tls(r) => out.tls.push(r),
+        Event::Dhcp(r) => out.dhcp.push(r),
+        _ => {}
+    };
+    match FileSource::open(path) {
+        Err(e) => err = Some(e.to_string()),
+        Ok(mut src) => {
+            while let Some(f) = src.next_frame() {
+                match f {
+                    Ok(f) => pipe.ingest(f.ts, f.link, f.data, &mut sink),
+                    Err(e) => {
+                        err = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    pipe.finish(&mut sink);
+    (out, err)
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).map(|x| match x {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// A produced record rendered as the expected schema's fields.
+fn dns_fields(r: &DnsRecord) -> Value {
+    let mut m = serde_json::json!({
+        "client": r.client_ip.to_string(), "client_port": r.client_port,
+        "server": r.server_ip.to_string(), "server_port": r.server_port,
+        "transport": r.transport.as_str(), "protocol": r.protocol.as_str(),
+        "trans_id": r.trans_id, "qname": r.qname, "qtype": dns::qtype_name(r.qtype),
+        "answers": r.answers,
+    });
+    if let Some(rc) = r.rcode {
+        m["rcode"] = Value::String(dns::rcode_name(rc));
+    }
+    m
+}
+
+fn http_fields(r: &HttpRecord) -> Value {
+    serde_json::json!({
+        "client": r.client_ip.to_string(), "client_port": r.client_port,
+        "server": r.server_ip.to_string(), "server_port": r.server_port,
+        "method": r.method, "host": r.host, "uri": r.uri, "version": r.version,
+        "user_agent": r.user_agent, "referrer": r.referrer, "content_type": r.content_type,
+    })
+}
+
+fn tls_fields(r: &TlsRecord) -> Value {
+    let hex4 = |v: &u16| format!("0x{v:04x}");
+    serde_json::json!({
+        "client": r.client_ip.to_string(), "client_port": r.client_port,
+        "server": r.server_ip.to_string(), "server_port": r.server_port,
+        "sni": r.sni, "alpn": r.alpn, "handshake_version": hex4(&r.version),
+        "supported_versions": r.supported_versions.iter().map(hex4).collect::<Vec<_>>(),
+        "ja3": r.ja3, "ja3_string": r.ja3_string, "ja4": r.ja4, "ja4_r": r.ja4_r,
+    })
+}
+
+fn dhcp_fields(r: &DhcpRecord) -> Value {
+    let mut m = serde_json::json!({
+        "client_mac": r.client_mac.to_string(), "xid": format!("0x{:08x}", r.xid),
+        "msg_type": r.msg_type.map(dhcp::msg_type_name),
+        "hostname": r.hostname, "vendor_class": r.vendor_class,
+        "param_list": r.param_list, "options_present": r.options_present,
+    });
+    for (k, v) in [
+        ("requested_ip", r.requested_ip),
+        ("server_id", r.server_id),
+        ("yiaddr", r.yiaddr),
+        ("ciaddr", r.ciaddr),
+    ] {
+        if let Some(a) = v {
+            m[k] = Value::String(a.to_string());
+        }
+    }
+    m
+}
+
+struct Section<'a> {
+    name: &'a str,
+    ident: &'a [&'a str],
+    compare: &'a [&'a str],
+}
+
+const SECTIONS: &[Section<'static>] = &[
+    Section {
+        name: "dns_queries",
+        ident: &["client", "server", "qname", "qtype"],
+        compare: &["client_port", "server_port", "transport", "protocol", "trans_id", "rcode", "answers"],
+    },
+    Section {
+        name: "http_requests",
+        ident: &["client", "client_port", "method", "host", "uri"],
+        compare: &["server", "server_port", "version", "user_agent", "referrer", "content_type"],
+    },
+    Section {
+        name: "tls_client_hellos",
+        ident: &["client", "client_port", "server", "server_port"],
+        compare: &["sni", "alpn", "handshake_version", "supported_versions", "ja3", "ja3_string", "ja4", "ja4_r"],
+    },
+    Section {
+        name: "dhcp_messages",
+        ident: &["client_mac", "xid", "msg_type"],
+        compare: &["hostname", "vendor_class", "param_list", "requested_ip", "server_id", "yiaddr", "ciaddr", "options_present"],
+    },
+];
+
+fn key(v: &Value, ident: &[&str]) -> Vec<Option<String>> {
+    ident.iter().map(|k| s(v, k)).collect()
+}
+
+/// Compares one field; DNS answers only for the types the README says are comparable.
+fn field_matches(section: &str, field: &str, exp: &Value, got: &Value, expected_rec: &Value) -> bool {
+    if section == "dns_queries" && field == "answers" {
+        let qt = s(expected_rec, "qtype").unwrap_or_default();
+        if !matches!(qt.as_str(), "A" | "AAAA" | "CNAME" | "PTR") {
+            return true;
+        }
+        let mut a: Vec<String> = exp.as_array().into_iter().flatten().map(|x| x.to_string()).collect();
+        let mut b: Vec<String> = got.as_array().into_iter().flatten().map(|x| x.to_string()).collect();
+        a.sort();
+        b.sort();
+        return a == b;
+    }
+    exp == got
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    expected: usize,
+    found: usize,
+    fields_checked: usize,
+}
+
+#[test]
+fn corpus_matches_peer_results() {
+    let Some(dir) = corpus_dir() else {
+        println!("skipped: ../shared/corpus not present");
+        return;
+    };
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut failures: Vec<String> = Vec::new();
+    let mut ja4_checked = 0;
+    for case in index.as_array().unwrap() {
+        let name = case["case"].as_str().unwrap();
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(case["expected"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let (got, err) = run_pipeline(&dir.join(case["pcap"].as_str().unwrap()));
+        let kinds: Vec<&str> = case["kinds"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
+        if let Some(e) = &err {
+            if !kinds.iter().any(|k| matches!(*k, "malformed" | "truncated" | "empty")) {
+                failures.push(format!("{name}: read error on a well-formed capture: {e}"));
+            }
+        }
+        let produced: BTreeMap<&str, Vec<Value>> = BTreeMap::from([
+            ("dns_queries", got.dns.iter().filter(|r| !r.response_only).map(dns_fields).collect()),
+            ("http_requests", got.http.iter().map(http_fields).collect()),
+            ("tls_client_hellos", got.tls.iter().map(tls_fields).collect()),
+            ("dhcp_messages", got.dhcp.iter().map(dhcp_fields).collect()),
+        ]);
+        for sec in SECTIONS {
+            if EXCEPTIONS.iter().any(|(c, s, _)| *c == name && *s == sec.name) {
+                continue;
+            }
+            let exp_recs = expected[sec.name].as_array().cloned().unwrap_or_default();
+            let mut pool: Vec<Option<&Value>> = produced[sec.name].iter().map(Some).collect();
+            let t = tallies.entry(sec.name).or_default();
+            for e in &exp_recs {
+                t.expected += 1;
+                let k = key(e, sec.ident);
+                let Some(slot) = pool.iter_mut().find(|p| p.is_some_and(|g| key(g, sec.ident) == k)) else {
+                    failures.push(format!("{name}: {}: not produced: {}", sec.name, e));
+                    continue;
+                };
+                let g = slot.take().unwrap();
+                let mut ok = true;
+                for f in sec.compare {
+                    let Some(ev) = e.get(*f) else { continue };
+                    let gv = g.get(*f).cloned().unwrap_or(Value::Null);
+                    t.fields_checked += 1;
+                    if !field_matches(sec.name, f, ev, &gv, e) {
+                        ok = false;
+                        failures.push(format!("{name}: {}: {:?}: field {f}: expected {ev}, got {gv}", sec.name, k));
+                    }
+                    if *f == "ja4" {
+                        ja4_checked += 1;
+                    }
+                }
+                if ok {
+                    t.found += 1;
+                }
+            }
+            // Extra records must be ones a peer may also report.
+            let may: Vec<Value> = expected["may_also_report"][sec.name]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| m["record"].clone())
+                .collect();
+            for g in pool.into_iter().flatten() {
+                let k = key(g, sec.ident);
+                if !may.iter().any(|m| key(m, sec.ident) == k) {
+                    failures.push(format!("{name}: {}: unexpected record {g}", sec.name));
+                }
+            }
+        }
+    }
+    println!("corpus results (expected records fully matched / expected):");
+    for (k, t) in &tallies {
+        println!("  {k:18} {:4} / {:4}   ({} fields compared)", t.found, t.expected, t.fields_checked);
+    }
+    println!("  ja4 values compared: {ja4_checked}");
+    for (c, s, why) in EXCEPTIONS {
+        println!("  exception {c} {s}: {why}");
+    }
+    if !failures.is_empty() {
+        for f in failures.iter().take(80) {
+            println!("FAIL {f}");
+        }
+        panic!("{} corpus mismatches", failures.len());
+    }
+}
