@@ -3,7 +3,8 @@
 //!
 //! Invariants: `payload` is trimmed to the IP length fields and never extends past the
 //! captured bytes; a header that does not fit, an IPv4 IHL below 5 or a total length shorter
-//! than the header is [`DecodeError::BadIp`]. IPv6 extension headers are walked at most
+//! than the header is [`DecodeError::BadIp`] (except total length 0 on an offload
+//! super-frame, see [`IPV4_TSO_MIN_LEN`]). IPv6 extension headers are walked at most
 //! [`MAX_IPV6_EXT_HEADERS`] deep. Any fragment (first or not) gets `fragment: Some(..)` and
 //! `Transport::Fragment`; atomic fragments (offset 0, no more fragments) are not fragments.
 //! Checksums are not verified.
@@ -19,6 +20,12 @@ use super::{DecodeError, Fragment, IpPacket, Transport};
 /// IPv6 extension headers walked at most: a chain of 8-byte options headers is cheap to forge,
 /// so bound the work per packet. Real packets carry 0–3.
 pub const MAX_IPV6_EXT_HEADERS: usize = 8;
+
+/// An IPv4 packet longer than this (a standard Ethernet MTU) with total length 0 is a
+/// segmentation-offload super-frame captured on the sending host (Windows LSO, Linux BIG TCP):
+/// its real length is the captured length, as Wireshark and Zeek assume. A shorter one cannot
+/// be, and stays an error.
+pub const IPV4_TSO_MIN_LEN: usize = 1500;
 
 /// Minimum IPv4 header (IHL 5).
 const IPV4_MIN_HEADER: usize = 20;
@@ -49,7 +56,10 @@ pub fn parse_ipv4(data: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
         return Err(DecodeError::BadIp);
     }
     let header_len = usize::from(data[0] & 0x0f) * 4;
-    let total_len = usize::from(u16::from_be_bytes([data[2], data[3]]));
+    let total_len = match usize::from(u16::from_be_bytes([data[2], data[3]])) {
+        0 if data.len() > IPV4_TSO_MIN_LEN => data.len(),
+        n => n,
+    };
     if header_len < IPV4_MIN_HEADER || header_len > data.len() || total_len < header_len {
         return Err(DecodeError::BadIp);
     }
@@ -236,6 +246,15 @@ mod tests {
         let p = v4(1500, 0, 17, &UDP_53);
         let ip = parse(&p).unwrap();
         assert_eq!(ip.payload.len(), 10);
+    }
+
+    #[test]
+    fn ipv4_total_length_zero_only_on_offload_superframes() {
+        let mut big = v4(0, 0x4000, 17, &UDP_53);
+        big.resize(IPV4_TSO_MIN_LEN + 1, 0);
+        assert_eq!(parse(&big).unwrap().payload.len(), IPV4_TSO_MIN_LEN + 1 - 20);
+        let small = v4(0, 0x4000, 17, &UDP_53);
+        assert_eq!(parse(&small), Err(DecodeError::BadIp));
     }
 
     #[test]

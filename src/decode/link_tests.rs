@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::decode::{IpPacket, Transport};
+use crate::decode::{transport, IpPacket, Transport};
 
 const DEV: [u8; 6] = [0x3c, 0x22, 0xfb, 0x01, 0x02, 0x03];
 const GW: [u8; 6] = [0x00, 0x0c, 0x29, 0xaa, 0xbb, 0xcc];
@@ -235,22 +235,50 @@ fn conv_key(t: &'static str, a: (String, u16), b: (String, u16)) -> ConvKey {
     (t, x.0, x.1, y.0, y.1)
 }
 
-/// Per conversation, the packets and captured frame bytes of every non-fragment TCP/UDP packet.
+/// Per conversation, the packets and captured frame bytes of every TCP/UDP packet. Like
+/// tshark, a fragmented datagram counts once, as its last fragment (the one completing
+/// reassembly), in the conversation given by the ports of its first fragment, parsed with
+/// [`transport::parse`].
 fn conversations(link: LinkType, frames: &[Vec<u8>]) -> HashMap<ConvKey, (u64, u64)> {
-    let mut out: HashMap<ConvKey, (u64, u64)> = HashMap::new();
+    type FragKey = (IpAddr, IpAddr, u8, u32);
+    let mut datagrams: HashMap<FragKey, ConvKey> = HashMap::new();
+    let mut keyed: Vec<(Option<ConvKey>, Option<FragKey>, u64)> = Vec::new();
     for f in frames {
         let Ok(Packet { net: Net::Ip(ip), .. }) = decode(link, f) else {
             continue;
         };
-        let (t, sp, dp) = match ip.transport {
+        let frag_key = ip.fragment.map(|fr| (ip.src, ip.dst, ip.proto, fr.id));
+        let transport = match ip.fragment {
+            Some(fr) if fr.offset == 0 => transport::parse(ip.proto, ip.payload),
+            _ => ip.transport,
+        };
+        let (t, sp, dp) = match transport {
             Transport::Tcp(t) => ("tcp", t.src_port, t.dst_port),
             Transport::Udp(u) => ("udp", u.src_port, u.dst_port),
-            _ => continue,
+            _ => {
+                if ip.fragment.is_some_and(|fr| !fr.more) {
+                    keyed.push((None, frag_key, f.len() as u64));
+                }
+                continue;
+            }
         };
         let key = conv_key(t, (ip.src.to_string(), sp), (ip.dst.to_string(), dp));
+        if let Some(fk) = frag_key {
+            datagrams.insert(fk, key.clone());
+        }
+        if ip.fragment.is_some_and(|fr| fr.more) {
+            continue;
+        }
+        keyed.push((Some(key), frag_key, f.len() as u64));
+    }
+    let mut out: HashMap<ConvKey, (u64, u64)> = HashMap::new();
+    for (key, frag_key, len) in keyed {
+        let Some(key) = key.or_else(|| frag_key.and_then(|fk| datagrams.get(&fk).cloned())) else {
+            continue;
+        };
         let e = out.entry(key).or_default();
         e.0 += 1;
-        e.1 += f.len() as u64;
+        e.1 += len;
     }
     out
 }
@@ -258,16 +286,17 @@ fn conversations(link: LinkType, frames: &[Vec<u8>]) -> HashMap<ConvKey, (u64, u
 /// Checks every expected flow of `case` against the decoded conversations; returns the number
 /// of flows checked.
 fn check_expected_flows(dir: &Path, case: &str, link_name: &str, expect_link: LinkType) -> usize {
-    let pcap = dir.join("pcaps").join(format!("{case}.pcap"));
     let json = std::fs::read_to_string(dir.join("expected").join(format!("{case}.json"))).unwrap();
     let expected: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(expected["capture"]["link_type"], link_name);
-    let (n, frames) = read_frames(&pcap);
+    let (n, frames) = read_frames(&dir.join(expected["pcap"].as_str().unwrap()));
     let link = LinkType::from_linktype(n).unwrap();
     assert_eq!(link, expect_link);
     assert_eq!(frames.len() as u64, expected["capture"]["packets"].as_u64().unwrap());
-    for f in &frames {
-        decode(link, f).unwrap();
+    if !MALFORMED_CASES.contains(&case) {
+        for (i, f) in frames.iter().enumerate() {
+            assert!(decode(link, f).is_ok(), "{case} frame {i}: {:?}", decode(link, f));
+        }
     }
     // The peers split one 5-tuple into several flows over time: compare per 5-tuple sums.
     let mut want: HashMap<ConvKey, (u64, u64)> = HashMap::new();
@@ -283,6 +312,42 @@ fn check_expected_flows(dir: &Path, case: &str, link_name: &str, expect_link: Li
     }
     assert_eq!(conversations(link, &frames), want, "{case}");
     flows.len()
+}
+
+/// Corpus cases whose single frame is malformed on purpose (checked in
+/// `corpus_malformed_frames_are_errors`).
+const MALFORMED_CASES: [&str; 3] = [
+    "malformed-ip-bogus-header-len",
+    "trunc-ipv4-header",
+    "trunc-capture-record",
+];
+
+/// Every frame of every corpus capture (Ethernet, SLL, NFLOG; pcap and pcapng) decodes, and
+/// the TCP/UDP packets and bytes per 5-tuple equal the peers' expected flows, fragments and
+/// offload super-frames included.
+#[test]
+fn corpus_every_case_matches_expected_flows() {
+    let Some(dir) = corpus() else { return };
+    let mut cases: Vec<String> = std::fs::read_dir(dir.join("expected"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 48);
+    let mut flows = 0;
+    for case in &cases {
+        let json = std::fs::read_to_string(dir.join("expected").join(format!("{case}.json")));
+        let expected: serde_json::Value = serde_json::from_str(&json.unwrap()).unwrap();
+        let link_name = expected["capture"]["link_type"].as_str().unwrap().to_string();
+        let link = match link_name.as_str() {
+            "ether" => LinkType::Ethernet,
+            "nflog" => LinkType::Nflog,
+            "linux-sll" => LinkType::LinuxSll,
+            other => panic!("{case}: unexpected link type {other}"),
+        };
+        flows += check_expected_flows(&dir, case, &link_name, link);
+    }
+    assert_eq!(flows, 341);
 }
 
 #[test]
@@ -319,7 +384,7 @@ fn corpus_gtp_in_sll_inner_addresses() {
 }
 
 #[test]
-fn corpus_bogus_ip_header_is_bad_ip() {
+fn corpus_malformed_frames_are_errors() {
     let Some(dir) = corpus() else { return };
     let (n, frames) = read_frames(&dir.join("pcaps/malformed-ip-bogus-header-len.pcap"));
     assert_eq!((n, frames.len()), (1, 1));
@@ -329,3 +394,4 @@ fn corpus_bogus_ip_header_is_bad_ip() {
     let (_, frames) = read_frames(&dir.join("pcaps/trunc-capture-record.pcap"));
     assert_eq!(decode(LinkType::Ethernet, &frames[0]), Err(DecodeError::TruncatedLink));
 }
+
