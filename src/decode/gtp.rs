@@ -109,7 +109,20 @@ mod tests {
     fn outer(gtp: &[u8]) -> Vec<u8> {
         let udp_len = 8 + gtp.len();
         let total = 20 + udp_len;
-        let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 17, 0, 0];
+        let mut p = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            0,
+            0x40,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ];
         p.extend_from_slice(&[127, 0, 1, 1, 127, 0, 1, 100, 0x08, 0x68, 0x08, 0x68]);
         p.extend_from_slice(&[(udp_len >> 8) as u8, udp_len as u8, 0, 0]);
         p.extend_from_slice(gtp);
@@ -118,7 +131,16 @@ mod tests {
 
     fn gtp(flags: u8, opt_and_ext: &[u8], inner: &[u8]) -> Vec<u8> {
         let len = opt_and_ext.len() + inner.len();
-        let mut g = vec![flags, MSG_G_PDU, (len >> 8) as u8, len as u8, 0x7e, 0x10, 0xb5, 0x68];
+        let mut g = vec![
+            flags,
+            MSG_G_PDU,
+            (len >> 8) as u8,
+            len as u8,
+            0x7e,
+            0x10,
+            0xb5,
+            0x68,
+        ];
         g.extend_from_slice(opt_and_ext);
         g.extend_from_slice(inner);
         g
@@ -179,7 +201,10 @@ mod tests {
     #[test]
     fn bad_extension_chains() {
         // Extension header of length 0 units: invalid.
-        assert_eq!(g_pdu_payload(&gtp(0x34, &[0, 0, 0, 0x85, 0, 0, 0, 0], &INNER)), None);
+        assert_eq!(
+            g_pdu_payload(&gtp(0x34, &[0, 0, 0, 0x85, 0, 0, 0, 0], &INNER)),
+            None
+        );
         // Chain longer than the limit: nine 1-unit headers each pointing to another.
         let mut ext = vec![0, 0, 0, 0x85];
         for _ in 0..9 {
@@ -199,7 +224,10 @@ mod tests {
         let p = link::decode(LinkType::Ipv4, &pkt).unwrap();
         assert_eq!(p.tunnel_depth, MAX_TUNNEL_DEPTH);
         let pkt = outer(&gtp(0x30, &[], &pkt));
-        assert_eq!(link::decode(LinkType::Ipv4, &pkt), Err(DecodeError::TooDeep));
+        assert_eq!(
+            link::decode(LinkType::Ipv4, &pkt),
+            Err(DecodeError::TooDeep)
+        );
     }
 
     #[test]
@@ -207,7 +235,10 @@ mod tests {
         let mut bad = INNER;
         bad[0] = 0x41; // IHL 1
         let frame = outer(&gtp(0x30, &[], &bad));
-        assert_eq!(link::decode(LinkType::Ipv4, &frame), Err(DecodeError::BadIp));
+        assert_eq!(
+            link::decode(LinkType::Ipv4, &frame),
+            Err(DecodeError::BadIp)
+        );
     }
 
     #[test]
@@ -219,7 +250,12 @@ mod tests {
         p.extend_from_slice(&v6);
         let pkt = link::decode(LinkType::Ipv4, &p).unwrap();
         assert_eq!(pkt.tunnel_depth, 1);
-        let Net::Ip(ip) = pkt.net else { panic!("not ip") };
-        assert_eq!((ip.src.to_string(), ip.proto), ("fdfd:fdfd:fdfd:fdfd:fdfd:fdfd:fdfd:fdfd".into(), 59));
+        let Net::Ip(ip) = pkt.net else {
+            panic!("not ip")
+        };
+        assert_eq!(
+            (ip.src.to_string(), ip.proto),
+            ("fdfd:fdfd:fdfd:fdfd:fdfd:fdfd:fdfd:fdfd".into(), 59)
+        );
     }
 }

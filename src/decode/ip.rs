@@ -114,8 +114,14 @@ pub fn parse_ipv6(data: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
         Some(_) => Transport::Fragment,
         None => transport::decode(proto, payload)?,
     };
-    let src: [u8; 16] = data.get(8..24).and_then(|s| s.try_into().ok()).ok_or(DecodeError::BadIp)?;
-    let dst: [u8; 16] = data.get(24..40).and_then(|s| s.try_into().ok()).ok_or(DecodeError::BadIp)?;
+    let src: [u8; 16] = data
+        .get(8..24)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(DecodeError::BadIp)?;
+    let dst: [u8; 16] = data
+        .get(24..40)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(DecodeError::BadIp)?;
     Ok(IpPacket {
         src: IpAddr::V6(Ipv6Addr::from(src)),
         dst: IpAddr::V6(Ipv6Addr::from(dst)),
@@ -252,7 +258,10 @@ mod tests {
     fn ipv4_total_length_zero_only_on_offload_superframes() {
         let mut big = v4(0, 0x4000, 17, &UDP_53);
         big.resize(IPV4_TSO_MIN_LEN + 1, 0);
-        assert_eq!(parse(&big).unwrap().payload.len(), IPV4_TSO_MIN_LEN + 1 - 20);
+        assert_eq!(
+            parse(&big).unwrap().payload.len(),
+            IPV4_TSO_MIN_LEN + 1 - 20
+        );
         let small = v4(0, 0x4000, 17, &UDP_53);
         assert_eq!(parse(&small), Err(DecodeError::BadIp));
     }
@@ -312,7 +321,10 @@ mod tests {
     fn ipv6_esp_and_no_next_stop() {
         let p = v6(50, 4, &[1, 2, 3, 4]);
         let ip = parse(&p).unwrap();
-        assert_eq!((ip.proto, ip.transport, ip.payload), (50, Transport::Other, &[1, 2, 3, 4][..]));
+        assert_eq!(
+            (ip.proto, ip.transport, ip.payload),
+            (50, Transport::Other, &[1, 2, 3, 4][..])
+        );
         let p = v6(59, 0, &[]);
         assert_eq!(parse(&p).unwrap().proto, 59);
     }

@@ -7,8 +7,9 @@
 //! dispatches on the EtherType. Invariants: no allocation, no recursion on input, every slice
 //! borrowed from the frame; a frame shorter than its link header is
 //! [`DecodeError::TruncatedLink`], a protocol we do not decode is `Net::Other`.
-//! Hand-rolled: the headers are fixed-offset reads, and no crate in the dependency set covers
-//! SLL2, NFLOG or 802.11 without allocating (see [`super::transport`]).
+//! Hand-rolled: pnet_packet has no SLL2, NFLOG or radiotap views, and for the headers it does
+//! cover we must check every length field ourselves first (libpnet#221), which leaves its
+//! views nothing to add over fixed-offset reads (see [`super::transport`]).
 
 use super::transport::be16;
 use super::{gtp, ip, wifi, Arp, DecodeError, LinkType, Net, Packet};
@@ -22,12 +23,17 @@ pub const MAX_TUNNEL_DEPTH: u8 = 4;
 /// three; more is [`DecodeError::TooDeep`] rather than an unbounded walk.
 pub const MAX_VLAN_TAGS: usize = 4;
 
-/// EtherTypes this module dispatches on.
+/// EtherType of IPv4.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
+/// EtherType of ARP.
 pub const ETHERTYPE_ARP: u16 = 0x0806;
+/// EtherType of IPv6.
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// EtherType of an 802.1Q (customer) VLAN tag.
 pub const ETHERTYPE_VLAN: u16 = 0x8100;
+/// EtherType of an 802.1ad (service, QinQ) VLAN tag.
 pub const ETHERTYPE_QINQ: u16 = 0x88a8;
+/// Pre-standard QinQ service tag EtherType, still sent by some switches.
 pub const ETHERTYPE_QINQ_LEGACY: u16 = 0x9100;
 /// EtherType values up to 1500 are 802.3 lengths: the payload starts with an LLC header.
 const MAX_8023_LENGTH: u16 = 0x05dc;
@@ -57,11 +63,15 @@ const AF_INET6: [u32; 4] = [10, 24, 28, 30];
 /// A link layer reduced to what the network layer needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Frame<'a> {
+    /// Link-layer source (see [`Packet::src_mac`]).
     pub(crate) src_mac: Option<MacAddr>,
+    /// Link-layer destination.
     pub(crate) dst_mac: Option<MacAddr>,
+    /// Outermost VLAN id, once tags are resolved.
     pub(crate) vlan: Option<u16>,
     /// EtherType of `payload`; 0 (with an empty payload) when there is no network layer.
     pub(crate) ethertype: u16,
+    /// The bytes after the link header (and FCS, when one was stripped).
     pub(crate) payload: &'a [u8],
 }
 
@@ -183,7 +193,13 @@ fn sll(data: &[u8]) -> Result<Frame<'_>, DecodeError> {
     let arphrd = u16::from_be_bytes([data[2], data[3]]);
     let addr_len = u16::from_be_bytes([data[4], data[5]]);
     let protocol = u16::from_be_bytes([data[14], data[15]]);
-    cooked(arphrd, addr_len, &data[6..14], protocol, &data[SLL_HEADER..])
+    cooked(
+        arphrd,
+        addr_len,
+        &data[6..14],
+        protocol,
+        &data[SLL_HEADER..],
+    )
 }
 
 /// Linux cooked capture v2: protocol, reserved, interface index, ARPHRD, packet type,
@@ -195,7 +211,13 @@ fn sll2(data: &[u8]) -> Result<Frame<'_>, DecodeError> {
     let protocol = u16::from_be_bytes([data[0], data[1]]);
     let arphrd = u16::from_be_bytes([data[8], data[9]]);
     let addr_len = u16::from(data[11]);
-    cooked(arphrd, addr_len, &data[12..20], protocol, &data[SLL2_HEADER..])
+    cooked(
+        arphrd,
+        addr_len,
+        &data[12..20],
+        protocol,
+        &data[SLL2_HEADER..],
+    )
 }
 
 /// The common part of SLL and SLL2. The address is the packet's link-layer source; it is a

@@ -31,7 +31,10 @@ fn assert_tcp_syn(p: &Packet<'_>) {
     let Transport::Tcp(t) = ip.transport else {
         panic!("not tcp")
     };
-    assert_eq!((t.src_port, t.dst_port, t.flags, t.payload.len()), (49762, 80, 0x02, 0));
+    assert_eq!(
+        (t.src_port, t.dst_port, t.flags, t.payload.len()),
+        (49762, 80, 0x02, 0)
+    );
 }
 
 fn ether(ethertype_and_tags: &[u8], payload: &[u8]) -> Vec<u8> {
@@ -47,7 +50,10 @@ fn ethernet_ipv4_tcp_with_padding() {
     let mut f = ether(&[0x08, 0x00], &IP_TCP);
     f.extend_from_slice(&[0; 6]);
     let p = decode(LinkType::Ethernet, &f).unwrap();
-    assert_eq!((p.src_mac, p.dst_mac), (Some(MacAddr(DEV)), Some(MacAddr(GW))));
+    assert_eq!(
+        (p.src_mac, p.dst_mac),
+        (Some(MacAddr(DEV)), Some(MacAddr(GW)))
+    );
     assert_eq!((p.vlan, p.tunnel_depth), (None, 0));
     assert_tcp_syn(&p);
     assert_eq!(ip_of(&p).payload.len(), 20);
@@ -61,7 +67,10 @@ fn vlan_and_qinq_tags() {
     assert_eq!(p.vlan, Some(42));
     assert_tcp_syn(&p);
     // 802.1ad S-tag 100 outside C-tag 7: the outermost is reported.
-    let f = ether(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00], &IP_TCP);
+    let f = ether(
+        &[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00],
+        &IP_TCP,
+    );
     let p = decode(LinkType::Ethernet, &f).unwrap();
     assert_eq!(p.vlan, Some(100));
     assert_tcp_syn(&p);
@@ -71,7 +80,10 @@ fn vlan_and_qinq_tags() {
         tags.extend_from_slice(&[0x81, 0x00, 0x00, 0x01]);
     }
     tags.extend_from_slice(&[0x08, 0x00]);
-    assert_eq!(decode(LinkType::Ethernet, &ether(&tags, &IP_TCP)), Err(DecodeError::TooDeep));
+    assert_eq!(
+        decode(LinkType::Ethernet, &ether(&tags, &IP_TCP)),
+        Err(DecodeError::TooDeep)
+    );
     // Tag cut short.
     assert_eq!(
         decode(LinkType::Ethernet, &ether(&[0x81, 0x00, 0x00], &[])),
@@ -90,7 +102,10 @@ fn ethernet_8023_llc_snap_and_unknown() {
     assert_eq!(decode(LinkType::Ethernet, &f).unwrap().net, Net::Other);
     let f = ether(&[0x88, 0xcc], &[1, 2, 3]); // LLDP
     assert_eq!(decode(LinkType::Ethernet, &f).unwrap().net, Net::Other);
-    assert_eq!(decode(LinkType::Ethernet, &f[..13]), Err(DecodeError::TruncatedLink));
+    assert_eq!(
+        decode(LinkType::Ethernet, &f[..13]),
+        Err(DecodeError::TruncatedLink)
+    );
 }
 
 #[test]
@@ -133,7 +148,10 @@ fn linux_sll_ethernet_and_loopback() {
     let p = decode(LinkType::LinuxSll, &f).unwrap();
     assert_eq!(p.src_mac, None);
     assert_tcp_syn(&p);
-    assert_eq!(decode(LinkType::LinuxSll, &f[..15]), Err(DecodeError::TruncatedLink));
+    assert_eq!(
+        decode(LinkType::LinuxSll, &f[..15]),
+        Err(DecodeError::TruncatedLink)
+    );
 }
 
 #[test]
@@ -146,7 +164,10 @@ fn linux_sll2_with_vlan() {
     let p = decode(LinkType::LinuxSll2, &f).unwrap();
     assert_eq!((p.src_mac, p.vlan), (Some(MacAddr(DEV)), Some(10)));
     assert_tcp_syn(&p);
-    assert_eq!(decode(LinkType::LinuxSll2, &f[..19]), Err(DecodeError::TruncatedLink));
+    assert_eq!(
+        decode(LinkType::LinuxSll2, &f[..19]),
+        Err(DecodeError::TruncatedLink)
+    );
 }
 
 #[test]
@@ -163,8 +184,14 @@ fn nflog_payload_tlv_after_padded_tlvs() {
     // No payload TLV: nothing to decode. A TLV length below 4: broken.
     assert_eq!(decode(LinkType::Nflog, &f[..20]).unwrap().net, Net::Other);
     let bad = [2, 0, 0, 0, 3, 0, 9, 0, 0x45];
-    assert_eq!(decode(LinkType::Nflog, &bad), Err(DecodeError::TruncatedLink));
-    assert_eq!(decode(LinkType::Nflog, &f[..3]), Err(DecodeError::TruncatedLink));
+    assert_eq!(
+        decode(LinkType::Nflog, &bad),
+        Err(DecodeError::TruncatedLink)
+    );
+    assert_eq!(
+        decode(LinkType::Nflog, &f[..3]),
+        Err(DecodeError::TruncatedLink)
+    );
 }
 
 #[test]
@@ -179,12 +206,21 @@ fn null_loop_raw() {
     assert_eq!(decode(LinkType::Loop, &f), Err(DecodeError::BadIp));
     f[..4].copy_from_slice(&[0, 0, 0, 7]);
     assert_eq!(decode(LinkType::Loop, &f).unwrap().net, Net::Other);
-    assert_eq!(decode(LinkType::Null, &f[..3]), Err(DecodeError::TruncatedLink));
+    assert_eq!(
+        decode(LinkType::Null, &f[..3]),
+        Err(DecodeError::TruncatedLink)
+    );
     assert_tcp_syn(&decode(LinkType::RawIp, &IP_TCP).unwrap());
     assert_tcp_syn(&decode(LinkType::Ipv4, &IP_TCP).unwrap());
     assert_eq!(decode(LinkType::Ipv6, &IP_TCP), Err(DecodeError::BadIp));
-    assert_eq!(decode(LinkType::RawIp, &[]), Err(DecodeError::TruncatedLink));
-    assert_eq!(decode(LinkType::RawIp, &[0x55; 20]), Err(DecodeError::BadIp));
+    assert_eq!(
+        decode(LinkType::RawIp, &[]),
+        Err(DecodeError::TruncatedLink)
+    );
+    assert_eq!(
+        decode(LinkType::RawIp, &[0x55; 20]),
+        Err(DecodeError::BadIp)
+    );
 }
 
 // ---- Real captures -------------------------------------------------------------------------
@@ -244,7 +280,10 @@ fn conversations(link: LinkType, frames: &[Vec<u8>]) -> HashMap<ConvKey, (u64, u
     let mut datagrams: HashMap<FragKey, ConvKey> = HashMap::new();
     let mut keyed: Vec<(Option<ConvKey>, Option<FragKey>, u64)> = Vec::new();
     for f in frames {
-        let Ok(Packet { net: Net::Ip(ip), .. }) = decode(link, f) else {
+        let Ok(Packet {
+            net: Net::Ip(ip), ..
+        }) = decode(link, f)
+        else {
             continue;
         };
         let frag_key = ip.fragment.map(|fr| (ip.src, ip.dst, ip.proto, fr.id));
@@ -292,10 +331,17 @@ fn check_expected_flows(dir: &Path, case: &str, link_name: &str, expect_link: Li
     let (n, frames) = read_frames(&dir.join(expected["pcap"].as_str().unwrap()));
     let link = LinkType::from_linktype(n).unwrap();
     assert_eq!(link, expect_link);
-    assert_eq!(frames.len() as u64, expected["capture"]["packets"].as_u64().unwrap());
+    assert_eq!(
+        frames.len() as u64,
+        expected["capture"]["packets"].as_u64().unwrap()
+    );
     if !MALFORMED_CASES.contains(&case) {
         for (i, f) in frames.iter().enumerate() {
-            assert!(decode(link, f).is_ok(), "{case} frame {i}: {:?}", decode(link, f));
+            assert!(
+                decode(link, f).is_ok(),
+                "{case} frame {i}: {:?}",
+                decode(link, f)
+            );
         }
     }
     // The peers split one 5-tuple into several flows over time: compare per 5-tuple sums.
@@ -304,8 +350,16 @@ fn check_expected_flows(dir: &Path, case: &str, link_name: &str, expect_link: Li
     for flow in flows {
         let ip = |k: &str| flow[k].as_str().unwrap().to_string();
         let port = |k: &str| flow[k].as_u64().unwrap() as u16;
-        let t = if flow["transport"] == "tcp" { "tcp" } else { "udp" };
-        let key = conv_key(t, (ip("client"), port("client_port")), (ip("server"), port("server_port")));
+        let t = if flow["transport"] == "tcp" {
+            "tcp"
+        } else {
+            "udp"
+        };
+        let key = conv_key(
+            t,
+            (ip("client"), port("client_port")),
+            (ip("server"), port("server_port")),
+        );
         let e = want.entry(key).or_default();
         e.0 += flow["packets"].as_u64().unwrap();
         e.1 += flow["bytes"].as_u64().unwrap();
@@ -330,7 +384,14 @@ fn corpus_every_case_matches_expected_flows() {
     let Some(dir) = corpus() else { return };
     let mut cases: Vec<String> = std::fs::read_dir(dir.join("expected"))
         .unwrap()
-        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     cases.sort();
     assert_eq!(cases.len(), 48);
@@ -338,7 +399,10 @@ fn corpus_every_case_matches_expected_flows() {
     for case in &cases {
         let json = std::fs::read_to_string(dir.join("expected").join(format!("{case}.json")));
         let expected: serde_json::Value = serde_json::from_str(&json.unwrap()).unwrap();
-        let link_name = expected["capture"]["link_type"].as_str().unwrap().to_string();
+        let link_name = expected["capture"]["link_type"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let link = match link_name.as_str() {
             "ether" => LinkType::Ethernet,
             "nflog" => LinkType::Nflog,
@@ -353,7 +417,10 @@ fn corpus_every_case_matches_expected_flows() {
 #[test]
 fn corpus_nflog_every_frame_is_the_http_flow() {
     let Some(dir) = corpus() else { return };
-    assert_eq!(check_expected_flows(&dir, "http-nflog-linktype", "nflog", LinkType::Nflog), 1);
+    assert_eq!(
+        check_expected_flows(&dir, "http-nflog-linktype", "nflog", LinkType::Nflog),
+        1
+    );
 }
 
 #[test]
@@ -377,7 +444,14 @@ fn corpus_gtp_in_sll_inner_addresses() {
         }
     }
     icmp.sort_unstable();
-    let want = [(1, 3, 3), (58, 1, 4), (58, 1, 4), (58, 1, 4), (58, 133, 0), (58, 134, 0)];
+    let want = [
+        (1, 3, 3),
+        (58, 1, 4),
+        (58, 1, 4),
+        (58, 1, 4),
+        (58, 133, 0),
+        (58, 134, 0),
+    ];
     assert_eq!(icmp[..6], want);
     assert_eq!(icmp[6..], [(58, 143, 0), (58, 143, 0)]);
     assert_eq!(frames.len(), 106);
@@ -388,10 +462,18 @@ fn corpus_malformed_frames_are_errors() {
     let Some(dir) = corpus() else { return };
     let (n, frames) = read_frames(&dir.join("pcaps/malformed-ip-bogus-header-len.pcap"));
     assert_eq!((n, frames.len()), (1, 1));
-    assert_eq!(decode(LinkType::Ethernet, &frames[0]), Err(DecodeError::BadIp));
+    assert_eq!(
+        decode(LinkType::Ethernet, &frames[0]),
+        Err(DecodeError::BadIp)
+    );
     let (_, frames) = read_frames(&dir.join("pcaps/trunc-ipv4-header.pcap"));
-    assert_eq!(decode(LinkType::Ethernet, &frames[0]), Err(DecodeError::BadIp));
+    assert_eq!(
+        decode(LinkType::Ethernet, &frames[0]),
+        Err(DecodeError::BadIp)
+    );
     let (_, frames) = read_frames(&dir.join("pcaps/trunc-capture-record.pcap"));
-    assert_eq!(decode(LinkType::Ethernet, &frames[0]), Err(DecodeError::TruncatedLink));
+    assert_eq!(
+        decode(LinkType::Ethernet, &frames[0]),
+        Err(DecodeError::TruncatedLink)
+    );
 }
-

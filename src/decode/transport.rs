@@ -120,12 +120,26 @@ mod tests {
 
     fn tcp_header(doff: u8, extra: &[u8]) -> Vec<u8> {
         let mut h = vec![
-            0xc2, 0x62, 0x00, 0x50, // ports 49762 → 80
-            0x3f, 0x32, 0xba, 0xd1, // seq
-            0x00, 0x00, 0x00, 0x01, // ack
-            doff << 4, 0x12, // data offset, SYN|ACK
-            0x72, 0x10, // window
-            0x00, 0x00, 0x00, 0x00, // checksum, urgent
+            0xc2,
+            0x62,
+            0x00,
+            0x50, // ports 49762 → 80
+            0x3f,
+            0x32,
+            0xba,
+            0xd1, // seq
+            0x00,
+            0x00,
+            0x00,
+            0x01, // ack
+            doff << 4,
+            0x12, // data offset, SYN|ACK
+            0x72,
+            0x10, // window
+            0x00,
+            0x00,
+            0x00,
+            0x00, // checksum, urgent
         ];
         h.extend_from_slice(extra);
         h
@@ -205,7 +219,10 @@ mod tests {
                 code: 0
             }
         );
-        assert_eq!(decode(PROTO_ICMP, &[3, 1, 0]), Err(DecodeError::BadTransport));
+        assert_eq!(
+            decode(PROTO_ICMP, &[3, 1, 0]),
+            Err(DecodeError::BadTransport)
+        );
     }
 
     #[test]

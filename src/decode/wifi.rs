@@ -234,7 +234,9 @@ mod tests {
     fn expect_udp(p: &crate::decode::Packet<'_>) {
         assert_eq!(p.src_mac, Some(MacAddr(STA)));
         assert_eq!(p.dst_mac, Some(MacAddr(GW)));
-        let Net::Ip(ip) = &p.net else { panic!("not ip: {:?}", p.net) };
+        let Net::Ip(ip) = &p.net else {
+            panic!("not ip: {:?}", p.net)
+        };
         assert_eq!(ip.src.to_string(), "10.0.0.2");
         assert_eq!(ip.dst.to_string(), "10.0.0.1");
         let Transport::Udp(u) = ip.transport else {
@@ -294,7 +296,10 @@ mod tests {
         // ACK (control, 10 bytes).
         let p = link::decode(LinkType::Ieee80211, &[0xd4, 0, 0, 0, 1, 2, 3, 4, 5, 6]).unwrap();
         assert_eq!((p.src_mac, p.net), (None, Net::Other));
-        assert_eq!(link::decode(LinkType::Ieee80211, &[0x08, 0]), Err(DecodeError::TruncatedLink));
+        assert_eq!(
+            link::decode(LinkType::Ieee80211, &[0x08, 0]),
+            Err(DecodeError::TruncatedLink)
+        );
     }
 
     #[test]
