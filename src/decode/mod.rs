@@ -11,12 +11,14 @@
 
 pub mod dhcp;
 pub mod dns;
+pub mod gtp;
 pub mod http;
 pub mod ip;
 pub mod ja;
 pub mod link;
 pub mod tls;
 pub mod transport;
+pub mod wifi;
 
 use std::net::IpAddr;
 
