@@ -114,8 +114,13 @@ impl Oui {
         if entry >> OFFSET_BITS != prefix {
             return None;
         }
-        let rest = self.text.get(usize::try_from(entry & OFFSET_MASK).ok()?..)?;
-        let mut end = rest.find(['\n', '\r']).unwrap_or(rest.len()).min(MAX_NAME_LEN);
+        let rest = self
+            .text
+            .get(usize::try_from(entry & OFFSET_MASK).ok()?..)?;
+        let mut end = rest
+            .find(['\n', '\r'])
+            .unwrap_or(rest.len())
+            .min(MAX_NAME_LEN);
         while !rest.is_char_boundary(end) {
             end = end.saturating_sub(1);
         }
@@ -174,7 +179,10 @@ mod tests {
             vendor(mac("00:55:da:f0:00:00")),
             Oui::get().lookup(mac("00:55:da:f0:00:00"))
         );
-        assert_ne!(vendor(mac("00:55:da:f0:00:00")), Some("Shinko Technos co.,ltd."));
+        assert_ne!(
+            vendor(mac("00:55:da:f0:00:00")),
+            Some("Shinko Technos co.,ltd.")
+        );
     }
 
     #[test]
@@ -204,7 +212,10 @@ mod tests {
         assert_eq!(vendor(mac("01:00:5e:00:00:fb")), None);
         assert_eq!(vendor(mac("ff:ff:ff:ff:ff:ff")), None);
         // lookup() itself does not filter: 3C5AB4 with the U/L bit set is 3E5AB4.
-        assert_eq!(Oui::get().lookup(mac("3c:5a:b4:00:00:01")), Some("Google, Inc."));
+        assert_eq!(
+            Oui::get().lookup(mac("3c:5a:b4:00:00:01")),
+            Some("Google, Inc.")
+        );
         assert_eq!(vendor(mac("3e:5a:b4:00:00:01")), None);
         assert_eq!(Oui::get().lookup(mac("3e:5a:b4:00:00:01")), None);
     }
@@ -221,7 +232,10 @@ mod tests {
         let t: &'static str = "zz\tBad\n123456\t\n12345\tShort\nABCDEF\tGood\nno tab\n";
         let oui = Oui::parse(t);
         assert_eq!(oui.counts(), (1, 0, 0));
-        assert_eq!(oui.lookup(MacAddr([0xab, 0xcd, 0xef, 0, 0, 0])), Some("Good"));
+        assert_eq!(
+            oui.lookup(MacAddr([0xab, 0xcd, 0xef, 0, 0, 0])),
+            Some("Good")
+        );
     }
 
     #[test]
@@ -234,7 +248,10 @@ mod tests {
         let mut hits = 0usize;
         for i in 0u32..1_000_000 {
             let b = i.wrapping_mul(2_654_435_761).to_be_bytes();
-            if oui.lookup(MacAddr([b[0] & 0xfc, b[1], b[2], b[3], 0, 1])).is_some() {
+            if oui
+                .lookup(MacAddr([b[0] & 0xfc, b[1], b[2], b[3], 0, 1]))
+                .is_some()
+            {
                 hits += 1;
             }
         }
