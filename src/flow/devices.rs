@@ -22,6 +22,7 @@
 //!   are evicted.
 
 mod addr;
+mod entry;
 #[cfg(test)]
 mod tests;
 
@@ -30,8 +31,8 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::event::{DeviceSighting, DhcpRecord, MacAddr, Ts, MICROS};
-use crate::flow::oui;
 use addr::AddrClass;
+use entry::{Binding, Device, Evidence};
 
 /// Devices kept at most: bounds memory against MAC floods (spoofed random source MACs). An
 /// access point has tens of clients; a busy capture file a few hundred.
@@ -52,100 +53,6 @@ const EVICT_BATCH: usize = MAX_DEVICES / 16;
 /// Traffic evidence takes an address over from another MAC only when that MAC's binding came
 /// from traffic too, or was last confirmed this long ago.
 const TRAFFIC_TAKEOVER_AFTER: Ts = 600 * MICROS;
-
-/// How an address was learned, weakest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Evidence {
-    /// Client side of a flow.
-    Traffic,
-    /// ARP sender or NDP link-layer address option.
-    Neighbor,
-    /// DHCP ACK or INFORM.
-    Dhcp,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Binding {
-    ip: IpAddr,
-    evidence: Evidence,
-    last_seen: Ts,
-}
-
-#[derive(Debug)]
-struct Device {
-    first_seen: Ts,
-    last_seen: Ts,
-    /// True once a sighting was returned for this device.
-    reported: bool,
-    /// Packet time of the last sighting returned for this device.
-    last_reported: Ts,
-    bindings: Vec<Binding>,
-    hostname: Option<Box<str>>,
-    router: bool,
-    /// Distinct public networks sourced as a flow's client side (see [`ROUTER_PUBLIC_NETWORKS`]).
-    public_networks: [u64; ROUTER_PUBLIC_NETWORKS],
-    public_count: usize,
-}
-
-impl Device {
-    fn new(ts: Ts) -> Device {
-        Device {
-            first_seen: ts,
-            last_seen: ts,
-            reported: false,
-            last_reported: ts,
-            bindings: Vec::new(),
-            hostname: None,
-            router: false,
-            public_networks: [0; ROUTER_PUBLIC_NETWORKS],
-            public_count: 0,
-        }
-    }
-
-    /// The sighting to return, if any: on news, or to refresh a reported device's last_seen
-    /// once per [`REFRESH_INTERVAL`]. `ip` is the address this observation bound or confirmed.
-    fn report(
-        &mut self,
-        ts: Ts,
-        mac: MacAddr,
-        ip: Option<IpAddr>,
-        news: bool,
-    ) -> Option<DeviceSighting> {
-        let due = self.reported && ts.saturating_sub(self.last_reported) >= REFRESH_INTERVAL;
-        if !news && !due {
-            return None;
-        }
-        self.reported = true;
-        self.last_reported = self.last_reported.max(ts);
-        Some(DeviceSighting {
-            ts,
-            mac,
-            vendor: oui::vendor(mac).map(str::to_owned),
-            randomized: mac.is_local(),
-            hostname: self.hostname.as_deref().map(str::to_owned),
-            ip,
-        })
-    }
-
-    /// Records a public network sourced by this MAC; true when it now looks like a router.
-    fn note_public_network(&mut self, key: u64) -> bool {
-        let seen = self
-            .public_networks
-            .get(..self.public_count)
-            .unwrap_or_default();
-        if seen.contains(&key) {
-            return false;
-        }
-        match self.public_networks.get_mut(self.public_count) {
-            Some(slot) => {
-                *slot = key;
-                self.public_count += 1;
-                false
-            }
-            None => true,
-        }
-    }
-}
 
 /// The DHCP fields the device table uses, borrowed from a [`DhcpRecord`] (or built by hand).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -355,3 +355,28 @@ fn long_hostname_is_capped_on_a_char_boundary() {
     assert_eq!(h.len(), 254);
     assert!(long.starts_with(&h));
 }
+
+#[test]
+#[ignore = "measurement: cargo test --lib flow::devices -- --ignored --nocapture"]
+fn measure_hot_path() {
+    let mut t = DeviceTable::new();
+    let macs: Vec<MacAddr> = (0..64u8)
+        .map(|i| MacAddr([0xa4, 0x83, 0xe7, 0, 0, i]))
+        .collect();
+    for (i, m) in macs.iter().enumerate() {
+        t.observe_traffic(0, *m, IpAddr::from([192, 168, 1, i as u8]));
+    }
+    let start = std::time::Instant::now();
+    let mut n = 0usize;
+    for k in 0..1_000_000usize {
+        let i = k % 64;
+        n += usize::from(
+            t.observe_traffic(k as Ts, macs[i], IpAddr::from([192, 168, 1, i as u8]))
+                .is_some(),
+        );
+    }
+    eprintln!(
+        "devices: 1M known-device observe_traffic in {:?} ({n} sightings)",
+        start.elapsed()
+    );
+}
