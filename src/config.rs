@@ -1,2 +1,239 @@
-//! phonehome.toml: raw serde structs turned into a validated [`Config`].
-//! STUB: to be implemented.
+//! `phonehome.toml`: raw serde structs turned into a validated [`Config`].
+//!
+//! Loading is two steps. The `toml` crate deserialises the file (through
+//! `serde_path_to_error`, which names the key of a failure) into raw structs whose every
+//! field is an optional `Spanned<toml::Value>` under `#[serde(deny_unknown_fields)]`: unknown
+//! sections and keys are errors, and each value keeps its byte span. Validation then checks
+//! types and ranges and fills defaults. Every error names the file, the 1-based line (the
+//! column is kept in [`ConfigError::Invalid`]) and the key, e.g.
+//! `/etc/phonehome/phonehome.toml:7: [store] retention_days: expected a positive integer, got -3`.
+//!
+//! The file is optional: without `--config`/`PHONEHOME_CONFIG` (read by the CLI) the daemon
+//! reads [`DEFAULT_PATH`] and falls back to built-in defaults when it does not exist; an
+//! explicitly named file that is missing is an error. The database path given by
+//! `--db`/`PHONEHOME_DB` (CLI) takes precedence over `[store] path`.
+//!
+//! To add a section: a `Raw*` struct and a field of `RawConfig` (in `raw.rs`), an entry in
+//! [`SECTIONS`], a
+//! validated struct with its `Default`, and rows in [`CONFIG_REFERENCE`].
+
+mod raw;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use crate::event::{Ts, MICROS};
+use crate::flow::table::FlowConfig;
+
+/// Configuration file read when none is named explicitly.
+pub const DEFAULT_PATH: &str = "/etc/phonehome/phonehome.toml";
+
+/// Largest configuration file read: the real one is under 1 KiB; this bounds memory if the
+/// path names something else (a log, a device).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Markdown reference of every section and key, included in the README.
+pub const CONFIG_REFERENCE: &str = "\
+| key | type, unit | default | meaning |
+|---|---|---|---|
+| `[capture] interface` | string | `\"br0\"` | Network interface the daemon captures on (the access point's bridge); 1–15 characters, no `/` or whitespace. |
+| `[capture] promiscuous` | boolean | `true` | Open the interface in promiscuous mode (needed to see bridged traffic between clients and the uplink). |
+| `[capture] rcvbuf_mib` | integer, MiB | `16` | Capture socket receive buffer, 1–1024; too small a buffer drops packets in bursts. |
+| `[store] path` | string, file path | `\"/var/lib/phonehome/phonehome.db\"` | SQLite database; `--db` / `PHONEHOME_DB` take precedence. |
+| `[store] retention_days` | integer, days | `30` | Records older than this are deleted, 1–3650. |
+| `[store] queue_capacity` | integer, records | `65536` | Records queued between analysis and the database writer, 1024–4194304; when full, records are dropped and counted (capture never blocks). |
+| `[store] batch_max` | integer, records | `2000` | Records written per database transaction, 1–100000 and at most `queue_capacity`. |
+| `[flows] max_flows` | integer, flows | `65536` | Connections tracked at once, 1024–4194304; beyond it the stalest are evicted. |
+| `[flows] tcp_idle_secs` | integer, seconds | `300` | A TCP connection idle this long is closed and written, 1–86400. |
+| `[flows] udp_idle_secs` | integer, seconds | `60` | A UDP flow idle this long is closed and written, 1–86400. |
+| `[flows] inspect_bytes` | integer, bytes | `16384` | Bytes of each direction of a flow reassembled and inspected (TLS ClientHello, HTTP headers), 1024–1048576. |
+";
+
+/// Sections and their keys, as the raw structs accept them (kept in step by a test).
+pub const SECTIONS: &[(&str, &[&str])] = &[
+    ("capture", &["interface", "promiscuous", "rcvbuf_mib"]),
+    (
+        "store",
+        &["path", "retention_days", "queue_capacity", "batch_max"],
+    ),
+    (
+        "flows",
+        &[
+            "max_flows",
+            "tcp_idle_secs",
+            "udp_idle_secs",
+            "inspect_bytes",
+        ],
+    ),
+];
+
+/// The validated configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// File the configuration was read from; None for built-in defaults.
+    pub source: Option<PathBuf>,
+    /// `[capture]`.
+    pub capture: CaptureConfig,
+    /// `[store]`.
+    pub store: StoreConfig,
+    /// `[flows]`.
+    pub flows: FlowsConfig,
+}
+
+/// `[capture]`: live capture on the access point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureConfig {
+    /// Interface to capture on.
+    pub interface: String,
+    /// Open the interface in promiscuous mode.
+    pub promiscuous: bool,
+    /// Socket receive buffer, MiB.
+    pub rcvbuf_mib: u32,
+}
+
+/// `[store]`: the SQLite log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Database file (overridden by `--db` / `PHONEHOME_DB`).
+    pub path: PathBuf,
+    /// Days records are kept.
+    pub retention_days: u32,
+    /// Capacity of the analysis → writer queue, records.
+    pub queue_capacity: usize,
+    /// Records written per transaction.
+    pub batch_max: usize,
+}
+
+/// `[flows]`: the flow table and per-flow inspection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowsConfig {
+    /// Flows tracked at once.
+    pub max_flows: usize,
+    /// Idle timeout of TCP flows, seconds.
+    pub tcp_idle_secs: u32,
+    /// Idle timeout of UDP flows, seconds.
+    pub udp_idle_secs: u32,
+    /// Per-direction reassembly and inspection cap, bytes.
+    pub inspect_bytes: usize,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            interface: "br0".to_owned(),
+            promiscuous: true,
+            rcvbuf_mib: 16,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("/var/lib/phonehome/phonehome.db"),
+            retention_days: 30,
+            queue_capacity: 65_536,
+            batch_max: 2000,
+        }
+    }
+}
+
+impl Default for FlowsConfig {
+    fn default() -> Self {
+        FlowsConfig {
+            max_flows: 65_536,
+            tcp_idle_secs: 300,
+            udp_idle_secs: 60,
+            inspect_bytes: 16_384,
+        }
+    }
+}
+
+impl FlowsConfig {
+    /// The flow-table limits these settings describe (the post-FIN timeout keeps its default).
+    pub fn flow_config(&self) -> FlowConfig {
+        FlowConfig {
+            max_flows: self.max_flows,
+            tcp_idle: Ts::from(self.tcp_idle_secs).saturating_mul(MICROS),
+            udp_idle: Ts::from(self.udp_idle_secs).saturating_mul(MICROS),
+            ..FlowConfig::default()
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An explicitly named file (`--config`, `PHONEHOME_CONFIG`) does not exist.
+    #[error("config file {}: not found (named by --config or PHONEHOME_CONFIG)", path.display())]
+    NotFound {
+        /// The file named.
+        path: PathBuf,
+    },
+    /// The file exists but cannot be read (permissions, not UTF-8, larger than
+    /// [`MAX_CONFIG_BYTES`]).
+    #[error("config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a section, key or value is not accepted.
+    #[error("{}:{line}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column (characters) of the offending key or value.
+        column: usize,
+        /// `section.key` (or `section`) concerned, when one is.
+        key: Option<String>,
+        /// What is wrong, starting with `[section] key:` when a key is concerned.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads `explicit` (must exist) or, when None, [`DEFAULT_PATH`] (defaults if absent).
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_or_default(explicit, Path::new(DEFAULT_PATH))
+    }
+
+    /// [`Config::load`] with another default path (for tests and packaging).
+    pub fn load_or_default(explicit: Option<&Path>, default: &Path) -> Result<Config, ConfigError> {
+        let path = explicit.unwrap_or(default);
+        match read_bounded(path) {
+            Ok(text) => Config::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match explicit {
+                Some(p) => Err(ConfigError::NotFound { path: p.into() }),
+                None => Ok(Config::default()),
+            },
+            Err(source) => Err(ConfigError::Read {
+                path: path.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses and validates the text of a configuration file; `path` is used in errors and
+    /// recorded as [`Config::source`].
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        raw::parse(text, path)
+    }
+}
+
+/// Reads at most [`MAX_CONFIG_BYTES`] of UTF-8 text.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_CONFIG_BYTES} bytes"),
+        ));
+    }
+    Ok(text)
+}
