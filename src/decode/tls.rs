@@ -18,6 +18,8 @@
 //! every hello. The wire format needed here is small; the tests cross-check ciphers and versions
 //! against tls-parser on real captures.
 
+/// TLS record content type of ChangeCipherSpec records.
+const CONTENT_TYPE_CHANGE_CIPHER_SPEC: u8 = 20;
 /// TLS record content type of handshake records.
 const CONTENT_TYPE_HANDSHAKE: u8 = 22;
 /// Handshake message type of a ClientHello.
@@ -132,31 +134,64 @@ fn u16_list(b: &[u8]) -> Vec<u16> {
 /// [`TlsScan::NeedMore`]. SSLv2-compatible hellos, alerts, oversized records and hellos needing
 /// more than [`MAX_CLIENT_HELLO_STREAM`] bytes are [`TlsScan::NotTls`].
 pub fn scan_client_stream(stream: &[u8]) -> TlsScan {
+    scan_at(stream, 0)
+}
+
+/// Looks for the second ClientHello a client sends after a HelloRetryRequest (RFC 8446
+/// §4.1.4), right after the first one and an optional middlebox-compatibility
+/// ChangeCipherSpec record. Call it on the same stream (from its first byte) once
+/// [`scan_client_stream`] returned a ClientHello, and again with more bytes on
+/// [`TlsScan::NeedMore`] (counted from the stream start); [`TlsScan::NotTls`] means the
+/// client went on with anything else (ClientKeyExchange, encrypted data), i.e. no retry.
+pub fn scan_retry_hello(stream: &[u8]) -> TlsScan {
+    let mut pos = match locate_handshake(stream, 0) {
+        Located::Complete { end, .. } => end,
+        Located::NeedMore(n) => return TlsScan::NeedMore(n),
+        Located::NotTls => return TlsScan::NotTls,
+    };
+    if stream.get(pos) == Some(&CONTENT_TYPE_CHANGE_CIPHER_SPEC) {
+        match record_len(stream, pos) {
+            None => return TlsScan::NeedMore(pos + RECORD_HEADER_LEN),
+            Some(len) if len > MAX_RECORD_LEN => return TlsScan::NotTls,
+            Some(len) => pos += RECORD_HEADER_LEN + len,
+        }
+    }
+    scan_at(stream, pos)
+}
+
+/// Scans for a ClientHello whose first record starts at `start` (NeedMore counts from 0).
+fn scan_at(stream: &[u8], start: usize) -> TlsScan {
+    if start >= MAX_CLIENT_HELLO_STREAM {
+        return TlsScan::NotTls;
+    }
     // Fast rejection of non-TLS flows: record type, major version, handshake type.
-    match stream.first() {
-        None => return TlsScan::NeedMore(RECORD_HEADER_LEN),
+    let Some(rest) = stream.get(start..) else {
+        return TlsScan::NeedMore(start.saturating_add(RECORD_HEADER_LEN));
+    };
+    match rest.first() {
+        None => return TlsScan::NeedMore(start.saturating_add(RECORD_HEADER_LEN)),
         Some(&t) if t != CONTENT_TYPE_HANDSHAKE => return TlsScan::NotTls,
         Some(_) => {}
     }
-    if stream.get(1).is_some_and(|&v| v != 3)
-        || stream
+    if rest.get(1).is_some_and(|&v| v != 3)
+        || rest
             .get(RECORD_HEADER_LEN)
             .is_some_and(|&t| t != HANDSHAKE_CLIENT_HELLO)
     {
         return TlsScan::NotTls;
     }
-    match locate_handshake(stream) {
+    match locate_handshake(stream, start) {
         Located::NotTls => TlsScan::NotTls,
         Located::NeedMore(n) => TlsScan::NeedMore(n),
-        Located::Complete { total } => {
+        Located::Complete { total, .. } => {
             // Common case: the whole message sits in the first record; borrow it.
             let single = RECORD_HEADER_LEN
                 .checked_add(total)
-                .and_then(|end| stream.get(RECORD_HEADER_LEN..end))
-                .filter(|_| record_len(stream, 0).is_some_and(|len| len >= total));
+                .and_then(|end| rest.get(RECORD_HEADER_LEN..end))
+                .filter(|_| record_len(rest, 0).is_some_and(|len| len >= total));
             let parsed = match single {
                 Some(msg) => parse_client_hello(msg),
-                None => parse_client_hello(&gather_fragments(stream, total)),
+                None => parse_client_hello(&gather_fragments(rest, total)),
             };
             parsed.map_or(TlsScan::NotTls, TlsScan::ClientHello)
         }
@@ -167,27 +202,39 @@ pub fn scan_client_stream(stream: &[u8]) -> TlsScan {
 enum Located {
     NotTls,
     NeedMore(usize),
-    /// The message (header included) is `total` bytes and all its fragments are present.
-    Complete { total: usize },
+    /// The message (header included) is `total` bytes and all its fragments are present; the
+    /// record holding its last byte ends at stream offset `end`.
+    Complete {
+        total: usize,
+        end: usize,
+    },
 }
 
 /// Length field of the record whose header starts at `pos`, if the header is present.
 fn record_len(stream: &[u8], pos: usize) -> Option<usize> {
-    let b: [u8; 2] = stream.get(pos.checked_add(3)?..pos.checked_add(5)?)?.try_into().ok()?;
+    let b: [u8; 2] = stream
+        .get(pos.checked_add(3)?..pos.checked_add(5)?)?
+        .try_into()
+        .ok()?;
     Some(usize::from(u16::from_be_bytes(b)))
 }
 
-/// Walks the handshake records from the stream start without copying, until the handshake
+/// Walks the handshake records from offset `start` without copying, until the handshake
 /// message (its length taken from the first four fragment bytes) is complete.
-fn locate_handshake(stream: &[u8]) -> Located {
-    let mut pos = 0usize;
+fn locate_handshake(stream: &[u8], start: usize) -> Located {
+    if start > MAX_CLIENT_HELLO_STREAM {
+        return Located::NotTls;
+    }
+    let mut pos = start;
     let mut got = 0usize; // handshake bytes present so far, over all records
     let mut header = [0u8; HANDSHAKE_HEADER_LEN];
     let mut total: Option<usize> = None;
     // Each pass consumes a non-empty record, and the stream cap bounds `pos`: this terminates.
     loop {
         let avail_header = stream.get(pos..).unwrap_or_default();
-        if avail_header.first().is_some_and(|&t| t != CONTENT_TYPE_HANDSHAKE)
+        if avail_header
+            .first()
+            .is_some_and(|&t| t != CONTENT_TYPE_HANDSHAKE)
             || avail_header.get(1).is_some_and(|&v| v != 3)
         {
             return Located::NotTls;
@@ -223,7 +270,10 @@ fn locate_handshake(stream: &[u8]) -> Located {
         }
         if let Some(t) = total {
             if got >= t {
-                return Located::Complete { total: t };
+                return Located::Complete {
+                    total: t,
+                    end: body_end,
+                };
             }
         }
         if body.len() < len {
