@@ -104,7 +104,8 @@ impl Pipeline {
         match &pkt.net {
             Net::Arp(arp) => {
                 self.counters.arp += 1;
-                if let Some(ev) = self.devices.observe_arp(ts, arp.sender_mac, arp.sender_ip) {
+                if let Some(ev) = self.devices
+                    .observe_arp(ts, arp.sender_mac, IpAddr::V4(arp.sender_ip)) {
                     sink(Event::Device(ev));
                 }
             }
@@ -203,7 +204,7 @@ impl Pipeline {
             if flow.domain.is_none() {
                 flow.domain = domains.lookup(flow.client_ip, flow.server_ip).map(str::to_owned);
             }
-            if let Some(mac) = flow.client_mac {
+            if let (Some(mac), Dir::Up) = (flow.client_mac, dir) {
                 if let Some(ev) = devices.observe_traffic(ts, mac, flow.client_ip) {
                     sink(Event::Device(ev));
                 }
@@ -278,7 +279,7 @@ impl Pipeline {
             client_id: m.client_id.as_deref().map(hex::encode),
             options_present: m.options_present.clone(),
         };
-        if let Some(ev) = devices.observe_dhcp(ts, &rec) {
+        if let Some(ev) = devices.observe_dhcp(ts, (&rec).into()) {
             sink(Event::Device(ev));
         }
         sink(Event::Dhcp(rec));

@@ -46,6 +46,8 @@ struct Inspect {
 enum Kind {
     Undecided,
     Tls,
+    /// First ClientHello seen; a second one follows if the server sent a HelloRetryRequest.
+    TlsRetry,
     Http,
     Dns,
 }
@@ -147,7 +149,7 @@ pub(super) fn segment(
         };
     }
     let done = match insp.kind {
-        Kind::Tls => tls_step(flow, cx, sink),
+        Kind::Tls | Kind::TlsRetry => tls_step(flow, cx, sink),
         Kind::Http => http_step(flow, cx, sink),
         Kind::Dns => dns_step(flow, cx, sink),
         Kind::Undecided => true,
@@ -168,10 +170,17 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
     let Some(insp) = flow.app.inspect.as_mut() else {
         return true;
     };
-    match tls::scan_client_stream(insp.up.data()) {
+    let retry = insp.kind == Kind::TlsRetry;
+    let scan = if retry {
+        tls::scan_retry_hello(insp.up.data())
+    } else {
+        tls::scan_client_stream(insp.up.data())
+    };
+    match scan {
         TlsScan::NotTls => true,
         TlsScan::NeedMore(n) => n > cx.inspect_bytes,
         TlsScan::ClientHello(ch) => {
+            insp.kind = Kind::TlsRetry;
             cx.counters.tls_client_hellos += 1;
             let (ja3, ja3_string) = ja::ja3(&ch);
             let (ja4, ja4_r) = ja::ja4(&ch, 't');
@@ -187,7 +196,7 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
                 server_port: flow.server_port,
                 transport: Transport::Tcp,
                 sni: ch.sni,
-                alpn: ch.alpn.iter().map(|a| render_alpn(a)).collect(),
+                alpn: ch.alpn.iter().map(|a| tls::alpn_display(a)).collect(),
                 version: ch.legacy_version,
                 supported_versions: ch.supported_versions,
                 ja3,
@@ -195,17 +204,9 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
                 ja4,
                 ja4_r,
             }));
-            true
+            // Keep reading for a second hello only after the first one.
+            retry
         }
-    }
-}
-
-/// An ALPN value as text, or `0x` + hex when it is not printable ASCII.
-pub fn render_alpn(a: &[u8]) -> String {
-    if !a.is_empty() && a.iter().all(|b| (0x20..0x7f).contains(b)) {
-        String::from_utf8_lossy(a).into_owned()
-    } else {
-        format!("0x{}", hex::encode(a))
     }
 }
 
