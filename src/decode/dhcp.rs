@@ -115,12 +115,13 @@ fn walk_options(field: &[u8], m: &mut DhcpMessage) -> u8 {
             255 => break,
             _ => {}
         }
-        let Some(&len) = field.get(pos + 1) else {
+        // pos < field.len(), so these additions cannot overflow; saturating anyway.
+        let Some(&len) = field.get(pos.saturating_add(1)) else {
             m.malformed = true;
             break;
         };
-        let start = pos + 2;
-        let end = start + usize::from(len);
+        let start = pos.saturating_add(2);
+        let end = start.saturating_add(usize::from(len));
         let Some(data) = field.get(start..end) else {
             m.malformed = true;
             break;
@@ -202,8 +203,10 @@ mod tests {
 
     #[test]
     fn pad_skipped_end_stops_and_order_kept() {
-        let m = parse(&with_options(&[0, 53, 1, 3, 0, 55, 3, 1, 121, 3, 255, 12, 1, b'x']))
-            .expect("parses");
+        let m = parse(&with_options(&[
+            0, 53, 1, 3, 0, 55, 3, 1, 121, 3, 255, 12, 1, b'x',
+        ]))
+        .expect("parses");
         assert_eq!(m.msg_type, Some(3));
         assert_eq!(m.param_list, vec![1, 121, 3]);
         assert_eq!(m.options_present, vec![53, 55]);

@@ -122,20 +122,20 @@ pub fn parse(msg: &[u8]) -> Result<DnsMessage, DnsError> {
         rcode: (flags & 0x000F) as u8,
         ..DnsMessage::default()
     };
-    let room = msg.len() - HEADER_LEN;
+    let room = msg.len().saturating_sub(HEADER_LEN);
     m.questions = Vec::with_capacity(qdcount.min(room / MIN_QUESTION_LEN));
     let mut pos = HEADER_LEN;
     for _ in 0..qdcount {
         let mut name = String::new();
         let next = name::read_name(msg, pos, &mut name)?;
         let qtype = be16(msg, next).ok_or(DnsError::Truncated)?;
-        let qclass = be16(msg, next + 2).ok_or(DnsError::Truncated)?;
+        let qclass = be16(msg, next.saturating_add(2)).ok_or(DnsError::Truncated)?;
         m.questions.push(Question {
             name,
             qtype,
             qclass,
         });
-        pos = next + 4;
+        pos = next.saturating_add(4);
     }
     let room = msg.len().saturating_sub(pos);
     m.answers = Vec::with_capacity(ancount.min(MAX_ANSWERS).min(room / MIN_RR_LEN));

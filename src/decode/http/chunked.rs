@@ -280,8 +280,14 @@ mod tests {
         assert_eq!(decode_all(b"1\r\nab", 8).0, Err(ChunkError::BadDelimiter));
         let mut d = ChunkedDecoder::new();
         let mut out = Vec::new();
-        assert_eq!(d.feed(b"1\r\naXX", &mut out, 8), Err(ChunkError::BadDelimiter));
-        assert_eq!(d.feed(b"0\r\n\r\n", &mut out, 8), Err(ChunkError::BadDelimiter));
+        assert_eq!(
+            d.feed(b"1\r\naXX", &mut out, 8),
+            Err(ChunkError::BadDelimiter)
+        );
+        assert_eq!(
+            d.feed(b"0\r\n\r\n", &mut out, 8),
+            Err(ChunkError::BadDelimiter)
+        );
         assert!(!d.is_done());
     }
 
