@@ -263,14 +263,21 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
                 return false;
             }
             let used = if let Some(dec) = st.chunked.as_mut() {
-                let room = MAX_BODY_KEPT.saturating_sub(rec.body.len());
-                let step = dec.feed(data, &mut rec.body, room);
-                if step.done {
-                    st.body_left = 0;
-                } else {
-                    st.body_left = 1;
+                match dec.feed(data, &mut rec.body, MAX_BODY_KEPT) {
+                    Ok(n) => {
+                        st.body_left = u64::from(!dec.is_done());
+                        n
+                    }
+                    Err(_) => {
+                        // Broken chunking: the request is still worth reporting, the
+                        // stream no longer parses.
+                        cx.counters.app_errors += 1;
+                        if let Some(r) = st.pending.take() {
+                            sink(Event::Http(r));
+                        }
+                        return true;
+                    }
                 }
-                step.consumed
             } else {
                 let n = (data.len() as u64).min(st.body_left) as usize;
                 let room = MAX_BODY_KEPT.saturating_sub(rec.body.len());
@@ -330,7 +337,7 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
                 let connect = rec.method.eq_ignore_ascii_case("CONNECT");
                 let st = &mut insp.http;
                 if h.chunked {
-                    st.chunked = Some(http::ChunkedDecoder::default());
+                    st.chunked = Some(http::ChunkedDecoder::new());
                     st.body_left = 1;
                     st.pending = Some(rec);
                 } else if let Some(n) = h.content_length.filter(|n| *n > 0) {
