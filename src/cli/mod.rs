@@ -1,1 +1,4 @@
 //! CLI. STUB
+
+pub mod output;
+pub mod since;
