@@ -284,3 +284,45 @@ impl Serialize for Row {
         m.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_micros() {
+        assert_eq!(
+            format_ts(1_714_564_800_123_456).as_deref(),
+            Some("2024-05-01T12:00:00.123456Z")
+        );
+        assert_eq!(format_ts(0).as_deref(), Some("1970-01-01T00:00:00.000000Z"));
+        assert_eq!(
+            format_ts(-1).as_deref(),
+            Some("1969-12-31T23:59:59.999999Z")
+        );
+        // Outside what RFC 3339 can write: null, not a panic.
+        assert_eq!(format_ts(i64::MAX), None);
+        assert_eq!(format_ts(i64::MIN), None);
+    }
+
+    #[test]
+    fn conversions_render_contract_values() {
+        assert_eq!(value(Hex16, ValueRef::Integer(0x0303)), "0x0303");
+        assert_eq!(value(Hex32, ValueRef::Integer(0x3d1d)), "0x00003d1d");
+        assert_eq!(
+            value(Hex16List, ValueRef::Text(b"[772,2570]")),
+            serde_json::json!(["0x0304", "0x0a0a"])
+        );
+        assert_eq!(value(Bool, ValueRef::Integer(1)), true);
+        // Wrong SQLite types (a hand-edited file) render as null.
+        assert_eq!(value(Ts, ValueRef::Text(b"yesterday")), Value::Null);
+        assert_eq!(value(Json, ValueRef::Text(b"[not json")), Value::Null);
+        assert_eq!(value(QType, ValueRef::Integer(70_000)), Value::Null);
+    }
+
+    #[test]
+    fn device_ip_cap_matches_the_sql() {
+        let ips = DEVICES.iter().find(|f| f.name == "ips").map(|f| f.expr);
+        assert!(ips.is_some_and(|e| e.contains(&format!("LIMIT {MAX_IPS_SHOWN})"))));
+    }
+}

@@ -66,3 +66,14 @@ pub fn step(conn: &Connection, cutoff: Ts, chunk: usize) -> rusqlite::Result<Ste
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cutoff_is_days_back_and_saturates() {
+        assert_eq!(cutoff(100 * 86_400 * MICROS, 30), 70 * 86_400 * MICROS);
+        assert_eq!(cutoff(i64::MIN + 5, u32::MAX), i64::MIN);
+    }
+}
