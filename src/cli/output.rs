@@ -6,6 +6,9 @@
 //! cells escape control and bidirectional-formatting characters so a hostname cannot drive the
 //! terminal; JSON escapes control characters itself.
 //!
+//! Hand-rolled rather than with a table crate (comfy-table, tabled): those lay out a table
+//! from all its rows at once, which a streamed listing of a large table cannot afford.
+//!
 //! Write errors, including a broken pipe, are returned; [`is_broken_pipe`] lets the caller
 //! treat the latter as success.
 

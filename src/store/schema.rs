@@ -256,7 +256,12 @@ pub fn open_write(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Sets mode 0640 unless the file already has it (so a file we may write but do not own, and
+/// that is already right, is not an error).
 fn set_mode(path: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.permissions().mode() & 0o777 == DB_FILE_MODE {
+        return Ok(());
+    }
     std::fs::set_permissions(path, Permissions::from_mode(DB_FILE_MODE))
 }
 

@@ -27,6 +27,10 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 18;
 /// Largest accepted batch: bounds how long one transaction holds the write lock.
 pub const MAX_BATCH: usize = 50_000;
 
+/// Longest accepted flush interval: bounds how long a record may sit uncommitted (and keeps
+/// deadline arithmetic far from `Instant` overflow).
+pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
+
 /// Wall time between retention passes.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -37,7 +41,8 @@ pub struct WriterConfig {
     pub queue_capacity: usize,
     /// Most items per transaction (clamped to 1..=[`MAX_BATCH`]).
     pub batch_max: usize,
-    /// Longest time an item waits in a partial batch before it is committed.
+    /// Longest time an item waits in a partial batch before it is committed (clamped to
+    /// [`MAX_FLUSH_INTERVAL`]).
     pub flush_interval: Duration,
     /// Rows older than this many days (by wall time) are deleted; 0 keeps everything (use 0
     /// when analysing old capture files, whose records would otherwise be expired at once).
@@ -113,6 +118,9 @@ pub struct WriterStats {
     pub retention_chunks: u64,
 }
 
+// Events are the common message; boxing them to shrink the rare variants would cost an
+// allocation per event. The queue's slots are sized for an `Event` either way.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Event(Event),
     Stats(CaptureStats),
@@ -202,7 +210,7 @@ impl Writer {
             conn,
             rx,
             batch_max: cfg.batch_max.clamp(1, MAX_BATCH),
-            flush_interval: cfg.flush_interval,
+            flush_interval: cfg.flush_interval.min(MAX_FLUSH_INTERVAL),
             retention_days: cfg.retention_days,
             shared: Arc::clone(&shared),
             stats: WriterStats::default(),
@@ -254,6 +262,7 @@ impl Writer {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // as for `Msg`
 enum Item {
     Event(Event),
     Stats(CaptureStats),
