@@ -39,6 +39,13 @@ pub(super) fn writer_config(cfg: &Config) -> WriterConfig {
     }
 }
 
+/// Wall-clock time in microseconds since the epoch.
+pub(super) fn now_micros() -> crate::event::Ts {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros().min(i64::MAX as u128) as i64)
+}
+
 /// What one analysed file produced.
 pub(super) struct FileOutcome {
     pub counters: Counters,
@@ -53,7 +60,9 @@ pub(super) fn analyze_file(path: &Path, pcfg: PipelineConfig, sink: &EventSink) 
     match FileSource::open(path) {
         Err(e) => error = Some(e.to_string()),
         Ok(mut src) => {
-            let mut emit = |ev| sink.send_blocking(ev);
+            let mut emit = |ev| {
+                sink.send_blocking(ev);
+            };
             while let Some(r) = src.next_frame() {
                 match r {
                     Ok(f) => pipe.ingest(f.ts, f.link, f.data, &mut emit),
@@ -79,9 +88,10 @@ pub(super) fn capture_stats(
     sink: &EventSink,
 ) -> CaptureStats {
     CaptureStats {
-        ts: crate::store::now_micros(),
+        ts: now_micros(),
         source: source.to_string(),
         packets_seen: c.frames,
+        bytes_seen: c.bytes,
         packets_decoded: c.decoded,
         kernel_drops,
         queue_drops: sink.dropped(),
@@ -94,8 +104,14 @@ pub(super) fn capture_stats(
 
 pub(super) fn analyze_cmd(args: &Args, pcaps: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let (cfg, db) = load(args)?;
-    let writer = Writer::spawn(&db, writer_config(&cfg))
-        .with_context(|| format!("opening {}", db.display()))?;
+    // Capture files carry their own (often old) timestamps: retention would delete their
+    // records as they are written, so an offline run never prunes.
+    let wcfg = WriterConfig {
+        retention_days: 0,
+        ..writer_config(&cfg)
+    };
+    let writer =
+        Writer::spawn(&db, wcfg).with_context(|| format!("opening {}", db.display()))?;
     let sink = writer.sink();
     let pcfg = pipeline_config(&cfg);
     let mut failed = false;
@@ -121,7 +137,7 @@ pub(super) fn analyze_cmd(args: &Args, pcaps: &[PathBuf]) -> anyhow::Result<Exit
         secs,
         total.frames as f64 / secs.max(1e-9),
         total.flows_created,
-        ws.total_written(),
+        ws.written.total(),
         db.display()
     );
     Ok(if failed {

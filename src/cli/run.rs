@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::analyze::{capture_stats, load, pipeline_config, writer_config};
+use super::analyze::{capture_stats, load, now_micros, pipeline_config, writer_config};
 use super::Args;
 use crate::capture::live::{LiveConfig, LiveSource};
 use crate::pipeline::Pipeline;
@@ -42,7 +42,7 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     while !stop.load(Ordering::Relaxed) {
         match src.next_frame() {
             Ok(Some(f)) => pipe.ingest(f.ts, f.link, f.data, &mut emit),
-            Ok(None) => pipe.tick(crate::store::now_micros(), &mut emit),
+            Ok(None) => pipe.tick(now_micros(), &mut emit),
             Err(e) => {
                 result = Err(anyhow::Error::new(e));
                 break;
@@ -59,7 +59,7 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     sink.send_stats(capture_stats(&iface, &pipe.counters(), k.drops, &sink));
     drop(sink);
     let ws = writer.finish().context("finishing the database writes")?;
-    tracing::info!(written = ws.total_written(), "stopped");
+    tracing::info!(written = ws.written.total(), "stopped");
     result?;
     Ok(ExitCode::SUCCESS)
 }

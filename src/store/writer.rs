@@ -89,6 +89,16 @@ impl KindCounts {
         *c = c.saturating_add(1);
     }
 
+    /// All rows written.
+    pub fn total(&self) -> u64 {
+        self.dns
+            .saturating_add(self.http)
+            .saturating_add(self.tls)
+            .saturating_add(self.dhcp)
+            .saturating_add(self.flows)
+            .saturating_add(self.devices)
+    }
+
     fn merge(&mut self, o: &KindCounts) {
         self.dns = self.dns.saturating_add(o.dns);
         self.http = self.http.saturating_add(o.http);
