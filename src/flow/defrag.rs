@@ -20,6 +20,8 @@
 //! Hand-rolled: no maintained crate reassembles IP fragments from borrowed slices with these
 //! limits (smoltcp's reassembly is tied to its interface and buffers).
 
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
@@ -147,9 +149,7 @@ impl Defragmenter {
         if !self.map.contains_key(&key) {
             self.start_datagram(key, ts);
         }
-        let Some(p) = self.map.get_mut(&key) else {
-            return None;
-        };
+        let p = self.map.get_mut(&key)?;
         let before = p.buf.len();
         let outcome = p.add(start, end, frag.more, payload, &mut self.stats);
         self.buffered = self

@@ -15,6 +15,8 @@
 //! - Every operation is O(1) amortised: eviction order is a queue of insertion serials with
 //!   lazily skipped stale entries, compacted when it grows past twice the entry count.
 
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;

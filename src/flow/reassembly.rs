@@ -23,6 +23,8 @@
 //! Hand-rolled: the reassembly crates of the ecosystem (e.g. smoltcp's `Assembler`) track
 //! ranges for a socket window rather than buffer a capped prefix with skip and gap give-up.
 
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
 /// Out-of-order segments kept at most per direction: bounds per-flow memory and the work of
 /// merging when a crafted stream sends many tiny disjoint segments.
 pub const MAX_OOO_SEGMENTS: usize = 16;

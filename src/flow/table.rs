@@ -21,6 +21,8 @@
 //! Hand-rolled rather than a crate (e.g. `lru`): we need three lists over one slab with the
 //! flow handed out by value on removal, and no per-packet allocation.
 
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use rustc_hash::FxHashMap;
@@ -38,9 +40,6 @@ const HIGH_SERVICE_PORTS: [u16; 6] = [1883, 5222, 5223, 5228, 8080, 8443];
 
 /// Sentinel "no slot" link.
 const NIL: u32 = u32::MAX;
-
-/// Number of timeout classes (LRU lists).
-const CLASSES: usize = 3;
 
 /// True when `port` identifies a server: any port ≤ 1023 or a known higher service port.
 pub fn is_service_port(port: u16) -> bool {
@@ -202,9 +201,9 @@ impl FlowKey {
 /// Timeout class of a flow; each class has its own LRU list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
-    TcpOpen = 0,
-    TcpClosing = 1,
-    Other = 2,
+    TcpOpen,
+    TcpClosing,
+    Other,
 }
 
 impl Class {
@@ -215,6 +214,52 @@ impl Class {
             }
             (Transport::Tcp, _) => Class::TcpOpen,
             _ => Class::Other,
+        }
+    }
+}
+
+/// Ends of one intrusive LRU list: `head` most recently touched, `tail` stalest.
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// One LRU list per timeout class.
+#[derive(Clone, Copy)]
+struct Lists {
+    tcp_open: List,
+    tcp_closing: List,
+    other: List,
+}
+
+impl Default for Lists {
+    fn default() -> Self {
+        let empty = List {
+            head: NIL,
+            tail: NIL,
+        };
+        Lists {
+            tcp_open: empty,
+            tcp_closing: empty,
+            other: empty,
+        }
+    }
+}
+
+impl Lists {
+    fn get(&self, c: Class) -> &List {
+        match c {
+            Class::TcpOpen => &self.tcp_open,
+            Class::TcpClosing => &self.tcp_closing,
+            Class::Other => &self.other,
+        }
+    }
+    fn get_mut(&mut self, c: Class) -> &mut List {
+        match c {
+            Class::TcpOpen => &mut self.tcp_open,
+            Class::TcpClosing => &mut self.tcp_closing,
+            Class::Other => &mut self.other,
         }
     }
 }
@@ -239,8 +284,7 @@ pub struct FlowTable<A> {
     map: FxHashMap<FlowKey, u32>,
     slots: Vec<Option<Node<A>>>,
     free: Vec<u32>,
-    head: [u32; CLASSES],
-    tail: [u32; CLASSES],
+    lists: Lists,
     stats: FlowStats,
     /// Target of a lookup that breaks the slab invariant (never expected); avoids a panic path.
     spare: Flow<A>,
@@ -255,8 +299,7 @@ impl<A: Default> FlowTable<A> {
             map: FxHashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
-            head: [NIL; CLASSES],
-            tail: [NIL; CLASSES],
+            lists: Lists::default(),
             stats: FlowStats::default(),
             spare: blank_flow(),
         }
@@ -323,7 +366,7 @@ impl<A: Default> FlowTable<A> {
                 _ => FlowEnd::Idle,
             };
             loop {
-                let idx = self.tail[class as usize];
+                let idx = self.lists.get(class).tail;
                 let due = match self.slots.get(idx as usize) {
                     Some(Some(node)) => node.flow.last_ts.saturating_add(timeout) <= now,
                     _ => false,
@@ -353,8 +396,7 @@ impl<A: Default> FlowTable<A> {
         self.slots.clear();
         self.free.clear();
         self.map.clear();
-        self.head = [NIL; CLASSES];
-        self.tail = [NIL; CLASSES];
+        self.lists = Lists::default();
     }
 
     /// Counters; `active` is the current number of flows.
@@ -427,9 +469,10 @@ impl<A: Default> FlowTable<A> {
 
     /// The least recently touched flow of the whole table: the oldest of the list tails.
     fn stalest(&self) -> Option<u32> {
-        self.tail
-            .iter()
-            .filter_map(|&idx| match self.slots.get(idx as usize) {
+        [Class::TcpOpen, Class::TcpClosing, Class::Other]
+            .into_iter()
+            .map(|c| self.lists.get(c).tail)
+            .filter_map(|idx| match self.slots.get(idx as usize) {
                 Some(Some(node)) => Some((node.flow.last_ts, idx)),
                 _ => None,
             })
@@ -451,17 +494,17 @@ impl<A: Default> FlowTable<A> {
         let Some(Some(node)) = self.slots.get_mut(idx as usize) else {
             return;
         };
-        let (prev, next, class) = (node.prev, node.next, node.class as usize);
+        let (prev, next, class) = (node.prev, node.next, node.class);
         node.prev = NIL;
         node.next = NIL;
         match self.slots.get_mut(prev as usize) {
             Some(Some(p)) => p.next = next,
-            _ if self.head[class] == idx => self.head[class] = next,
+            _ if self.lists.get(class).head == idx => self.lists.get_mut(class).head = next,
             _ => {}
         }
         match self.slots.get_mut(next as usize) {
             Some(Some(n)) => n.prev = prev,
-            _ if self.tail[class] == idx => self.tail[class] = prev,
+            _ if self.lists.get(class).tail == idx => self.lists.get_mut(class).tail = prev,
             _ => {}
         }
     }
@@ -471,16 +514,17 @@ impl<A: Default> FlowTable<A> {
         let Some(Some(node)) = self.slots.get_mut(idx as usize) else {
             return;
         };
-        let class = node.class as usize;
-        let old_head = self.head[class];
+        let class = node.class;
+        let old_head = self.lists.get(class).head;
         node.prev = NIL;
         node.next = old_head;
         if let Some(Some(h)) = self.slots.get_mut(old_head as usize) {
             h.prev = idx;
         }
-        self.head[class] = idx;
-        if self.tail[class] == NIL {
-            self.tail[class] = idx;
+        let list = self.lists.get_mut(class);
+        list.head = idx;
+        if list.tail == NIL {
+            list.tail = idx;
         }
     }
 }
@@ -494,8 +538,8 @@ impl<A: Default> Node<A> {
             // SYN: the sender opens the connection; SYN+ACK: the receiver did.
             pkt.tcp_flags & ACK == 0
         } else {
-            let (src_srv, dst_srv) = (is_service_port(pkt.src_port), is_service_port(pkt.dst_port));
-            !(src_srv && !dst_srv)
+            // Only a lone service port on the sender's side makes the receiver the client.
+            !is_service_port(pkt.src_port) || is_service_port(pkt.dst_port)
         };
         let (client, server) = if sender_is_client {
             ((pkt.src_ip, pkt.src_port), (pkt.dst_ip, pkt.dst_port))
