@@ -3,6 +3,7 @@
 //!
 //! Pure like [`crate::decode`]: no I/O, time comes from packet timestamps.
 
+pub mod conn;
 pub mod defrag;
 pub mod devices;
 pub mod domains;
