@@ -8,7 +8,8 @@
 //! same bytes.
 //!
 //! Invariants: sequence and acknowledgement numbers advance modulo 2^32 by exactly the bytes
-//! sent (SYN and FIN count one); no segment carries more than [`MSS`] bytes; each frame is
+//! sent (SYN and FIN count one); no segment carries more than the MSS ([`MSS_V4`] or
+//! [`MSS_V6`]), so frames stay within a 1500-byte MTU; each frame is
 //! stamped `step` microseconds after the previous one, plus any [`TcpConversation::pause`].
 
 use crate::decode::tcp_flags::{ACK, FIN, PSH, SYN};
@@ -18,9 +19,11 @@ use super::net::{self, Endpoint, IpPair, TcpFields, IPPROTO_TCP};
 use super::pcap::PcapBuilder;
 use super::pseudo_random;
 
-/// Maximum segment size advertised on SYNs and used to cut payloads (Ethernet MTU 1500 minus
-/// 40 bytes of IPv4 and TCP headers).
-pub const MSS: u16 = 1460;
+/// Maximum segment size over IPv4, advertised on SYNs and used to cut payloads (Ethernet MTU
+/// 1500 minus 40 bytes of IPv4 and TCP headers).
+pub const MSS_V4: u16 = 1460;
+/// Maximum segment size over IPv6 (MTU 1500 minus 60 bytes of IPv6 and TCP headers).
+pub const MSS_V6: u16 = 1440;
 /// Most segments one payload is split into by [`TcpConversation::client_data_split`].
 pub const MAX_SPLIT_PARTS: usize = 64;
 /// Default time between consecutive frames, in microseconds.
@@ -41,6 +44,7 @@ pub struct TcpConversation {
     client: Endpoint,
     server: Endpoint,
     ips: IpPair,
+    mss: u16,
     client_next: u32,
     server_next: u32,
     client_ip_id: u16,
@@ -69,6 +73,11 @@ impl TcpConversation {
             client,
             server,
             ips,
+            mss: if matches!(ips, IpPair::V4 { .. }) {
+                MSS_V4
+            } else {
+                MSS_V6
+            },
             client_next: word(0).unwrap_or(0),
             server_next: word(4).unwrap_or(0),
             client_ip_id: word(8).unwrap_or(0) as u16,
@@ -132,7 +141,7 @@ impl TcpConversation {
             ack: if flags & ACK != 0 { ack } else { 0 },
             flags,
             window: WINDOW,
-            mss: (flags & SYN != 0).then_some(MSS),
+            mss: (flags & SYN != 0).then_some(self.mss),
         };
         let seg = net::tcp(ips, src.port, dst.port, &fields, payload);
         let pkt = net::ip(ips, IPPROTO_TCP, id, src.ttl, &seg);
@@ -144,8 +153,9 @@ impl TcpConversation {
     /// Sends `payload` from `side` in MSS-sized segments (PSH on the last), then the other
     /// side's cumulative ACK.
     fn data(&mut self, side: Side, payload: &[u8]) {
-        for (i, chunk) in payload.chunks(usize::from(MSS)).enumerate() {
-            let last = (i + 1) * usize::from(MSS) >= payload.len();
+        let mss = usize::from(self.mss);
+        for (i, chunk) in payload.chunks(mss).enumerate() {
+            let last = (i + 1) * mss >= payload.len();
             let flags = if last { PSH | ACK } else { ACK };
             self.send(side, flags, chunk);
         }
@@ -209,7 +219,7 @@ impl TcpConversation {
             return self;
         }
         let len = payload.len();
-        let need = len.div_ceil(usize::from(MSS));
+        let need = len.div_ceil(usize::from(self.mss));
         let parts = parts.clamp(need.max(1), len.min(MAX_SPLIT_PARTS).max(need));
         let mut seen = vec![false; parts];
         let permutation = order.len() == parts

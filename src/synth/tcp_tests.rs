@@ -120,3 +120,26 @@ fn pause_and_step_drive_timestamps() {
     let ts: Vec<Ts> = conv.frames().iter().map(|(t, _)| *t).collect();
     assert_eq!(ts, vec![15, 20, 25, 130, 135, 140]);
 }
+
+#[test]
+fn ipv6_uses_the_smaller_mss_and_fits_the_mtu() {
+    let (c, s) = ends();
+    let c = Endpoint {
+        ip: "fd00::17".parse().expect("literal"),
+        ..c
+    };
+    let s = Endpoint {
+        ip: "2001:db8::1".parse().expect("literal"),
+        ..s
+    };
+    let mut conv = TcpConversation::new(c, s, 0).expect("v6");
+    conv.handshake().server_data(&[1u8; 3000]);
+    let f = conv.frames();
+    assert_eq!(
+        f[0].1[14 + 40 + 20..14 + 40 + 24],
+        [2, 4, 0x05, 0xa0],
+        "MSS 1440 on the SYN"
+    );
+    let lens: Vec<usize> = f[3..].iter().map(|(_, f)| f.len()).collect();
+    assert_eq!(lens, vec![1514, 1514, 14 + 40 + 20 + 120, 14 + 40 + 20]);
+}

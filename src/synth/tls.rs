@@ -221,6 +221,11 @@ pub fn tls_records(content_type: u8, payload: &[u8]) -> Vec<u8> {
     } else {
         0x0303
     };
+    records(content_type, version, payload)
+}
+
+/// Records of `content_type` and record `version` carrying `payload`.
+fn records(content_type: u8, version: u16, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 5 * (1 + payload.len() / MAX_RECORD_PAYLOAD));
     for chunk in payload.chunks(MAX_RECORD_PAYLOAD) {
         out.push(content_type);
@@ -264,7 +269,7 @@ pub fn tls_server_hello(client_hello: &[u8], label: &str) -> Vec<u8> {
     let len = u32::try_from(body.len()).unwrap_or(0).to_be_bytes();
     msg.extend_from_slice(len.get(1..).unwrap_or_default());
     msg.extend_from_slice(&body);
-    let mut out = tls_records(CONTENT_HANDSHAKE, &msg);
+    let mut out = records(CONTENT_HANDSHAKE, 0x0303, &msg);
     out.extend_from_slice(&[CONTENT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1]);
     out
 }

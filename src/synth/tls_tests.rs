@@ -198,6 +198,7 @@ fn server_hello_echoes_session_id_and_parses() {
     let sh = tls_server_hello(&ch, "www.google.com");
     let (rest, rec) = tls_parser::parse_tls_plaintext(&sh).expect("parses");
     assert_eq!(rest, &[20, 3, 3, 0, 1, 1]);
+    assert_eq!(sh[..3], [22, 3, 3], "servers write record version 0x0303");
     let Some(TlsMessage::Handshake(TlsMessageHandshake::ServerHello(h))) = rec.msg.first() else {
         panic!("not a ServerHello: {:?}", rec.msg);
     };
