@@ -29,8 +29,11 @@ fn sums_to_ones(acc: u32, data: &[u8]) -> bool {
     ones_sum(acc, data) == 0xffff
 }
 
-/// A decoded frame of the demo: (ethertype, src ip, dst ip, proto, transport bytes).
-fn network(frame: &[u8]) -> (u16, Option<(IpAddr, IpAddr, u8, Vec<u8>)>) {
+/// The IP layer of a frame: source, destination, protocol, transport bytes.
+type IpView = (IpAddr, IpAddr, u8, Vec<u8>);
+
+/// Ethertype of a demo frame and, for IP, its [`IpView`] (the IPv4 header checksum checked).
+fn network(frame: &[u8]) -> (u16, Option<IpView>) {
     let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
     let ip = &frame[14..];
     match ethertype {
@@ -59,24 +62,23 @@ fn network(frame: &[u8]) -> (u16, Option<(IpAddr, IpAddr, u8, Vec<u8>)>) {
     }
 }
 
-/// Pseudo-header sum for a transport segment.
+/// Sum of the RFC 768/793 (IPv4) or RFC 8200 §8.1 (IPv6) pseudo-header of a segment.
 fn pseudo(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u32 {
     let mut b = Vec::new();
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             b.extend_from_slice(&s.octets());
             b.extend_from_slice(&d.octets());
+            b.extend_from_slice(&[0, proto]);
+            b.extend_from_slice(&(len as u16).to_be_bytes());
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             b.extend_from_slice(&s.octets());
             b.extend_from_slice(&d.octets());
+            b.extend_from_slice(&(len as u32).to_be_bytes());
+            b.extend_from_slice(&[0, 0, 0, proto]);
         }
         _ => panic!("mixed families"),
-    }
-    b.extend_from_slice(&[0, proto]);
-    b.extend_from_slice(&(len as u32).to_be_bytes()[2..]);
-    if let IpAddr::V6(_) = src {
-        b.extend_from_slice(&[0, 0]); // the upper length half, zero here
     }
     ones_sum(0, &b)
 }

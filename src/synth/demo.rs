@@ -106,6 +106,64 @@ const LOOKUPS: [Lookup; 5] = [
     },
 ];
 
+/// A TLS connection of the script.
+struct TlsVisit {
+    /// Index into [`LOOKUPS`] of the server's name.
+    lookup: usize,
+    /// Connect to the AAAA address (from the phone's ULA) instead of the A address.
+    ipv6: bool,
+    style: HelloStyle,
+    /// Split the ClientHello in two segments, delivered second half first.
+    split: bool,
+    /// Phone's source port.
+    port: u16,
+    /// Start, in milliseconds after [`DEMO_START`].
+    at_ms: Ts,
+}
+
+/// The TLS script: Chrome to www.google.com, OkHttp over IPv6 (split hello) to
+/// android.googleapis.com, Chrome to www.hmdglobal.com, OkHttp to connectivitycheck.
+const TLS_VISITS: [TlsVisit; 4] = [
+    TlsVisit {
+        lookup: 1,
+        ipv6: false,
+        style: HelloStyle::Chrome,
+        split: false,
+        port: 45_014,
+        at_ms: 1_500,
+    },
+    TlsVisit {
+        lookup: 2,
+        ipv6: true,
+        style: HelloStyle::OkHttp,
+        split: true,
+        port: 45_016,
+        at_ms: 4_500,
+    },
+    TlsVisit {
+        lookup: 4,
+        ipv6: false,
+        style: HelloStyle::Chrome,
+        split: false,
+        port: 45_020,
+        at_ms: 9_000,
+    },
+    TlsVisit {
+        lookup: 0,
+        ipv6: false,
+        style: HelloStyle::OkHttp,
+        split: false,
+        port: 45_022,
+        at_ms: 12_000,
+    },
+];
+
+/// The form the phone POSTs to zzhc.vnet.cn (China Telecom's handset self-registration).
+const IMEI_BODY: &[u8] =
+    b"imei=490154203237518&model=Nokia%207%20plus&os=Android%2010&mcc=460&mnc=11";
+/// Content type of that form.
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// The phone on IPv4 with source port `port`.
 fn phone(port: u16) -> Endpoint {
     Endpoint {
@@ -116,13 +174,18 @@ fn phone(port: u16) -> Endpoint {
     }
 }
 
-/// A remote server reached through the AP.
+/// A remote server reached through the AP (one hop more over IPv6's path).
 fn server(ip: IpAddr, port: u16) -> Endpoint {
+    let ttl = if ip.is_ipv6() {
+        SERVER_TTL - 1
+    } else {
+        SERVER_TTL
+    };
     Endpoint {
         mac: AP_MAC,
         ip,
         port,
-        ttl: SERVER_TTL,
+        ttl,
     }
 }
 
@@ -141,7 +204,7 @@ impl Demo {
         }
     }
 
-    /// Steps 1: DHCP and ARP.
+    /// Step 1: DHCP and ARP.
     fn join(&mut self, t: Ts) {
         let client = Endpoint {
             ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -335,79 +398,47 @@ pub fn demo_capture() -> Vec<u8> {
         d.lookup(t, 0x8f21_u16.wrapping_add(i as u16 * 0x1111), l);
         t += 30_000;
     }
-    let [check, google, android, zzhc, hmd] = &LOOKUPS;
     let mut pcap = d.pcap;
+    let [check, _, _, zzhc, _] = &LOOKUPS;
     let probe = http::http_get(check.name, "/generate_204", DALVIK_UA);
     let no_content = http::http_response("204 No Content", b"");
+    let at = |ms: Ts| DEMO_START + ms * 1_000;
+    let check_v4 = server(IpAddr::V4(check.v4), 80);
     http_session(
         &mut pcap,
         phone(45_012),
-        server(IpAddr::V4(check.v4), 80),
-        DEMO_START + 700_000,
+        check_v4,
+        at(700),
         &probe,
         &no_content,
     );
-    tls_session(
-        &mut pcap,
-        phone(45_014),
-        server(IpAddr::V4(google.v4), 443),
-        DEMO_START + 1_500_000,
-        google.name,
-        HelloStyle::Chrome,
-        false,
-    );
-    let phone6 = Endpoint {
-        ip: IpAddr::V6(PHONE_V6),
-        ttl: 64,
-        ..phone(45_016)
-    };
-    let android6 = server(android.v6.map_or(IpAddr::V4(android.v4), IpAddr::V6), 443);
-    tls_session(
-        &mut pcap,
-        phone6,
-        Endpoint {
-            ttl: 56,
-            ..android6
-        },
-        DEMO_START + 4_500_000,
-        android.name,
-        HelloStyle::OkHttp,
-        true,
-    );
-    let body = b"imei=490154203237518&model=Nokia%207%20plus&os=Android%2010&mcc=460&mnc=11";
-    let post = http::http_post(
-        zzhc.name,
-        "/zzhc/register",
-        DALVIK_UA,
-        "application/x-www-form-urlencoded",
-        body,
-    );
+    let post = http::http_post(zzhc.name, "/zzhc/register", DALVIK_UA, FORM, IMEI_BODY);
     let ok = http::http_response("200 OK", b"{\"result\":0}");
-    http_session(
-        &mut pcap,
-        phone(45_018),
-        server(IpAddr::V4(zzhc.v4), 80),
-        DEMO_START + 7_500_000,
-        &post,
-        &ok,
-    );
-    tls_session(
-        &mut pcap,
-        phone(45_020),
-        server(IpAddr::V4(hmd.v4), 443),
-        DEMO_START + 9_000_000,
-        hmd.name,
-        HelloStyle::Chrome,
-        false,
-    );
-    tls_session(
-        &mut pcap,
-        phone(45_022),
-        server(IpAddr::V4(check.v4), 443),
-        DEMO_START + 12_000_000,
-        check.name,
-        HelloStyle::OkHttp,
-        false,
-    );
+    let zzhc_v4 = server(IpAddr::V4(zzhc.v4), 80);
+    http_session(&mut pcap, phone(45_018), zzhc_v4, at(7_500), &post, &ok);
+    for v in &TLS_VISITS {
+        let Some(l) = LOOKUPS.get(v.lookup) else {
+            continue;
+        };
+        let (client, ip) = match (v.ipv6, l.v6) {
+            (true, Some(v6)) => (
+                Endpoint {
+                    ip: IpAddr::V6(PHONE_V6),
+                    ..phone(v.port)
+                },
+                IpAddr::V6(v6),
+            ),
+            _ => (phone(v.port), IpAddr::V4(l.v4)),
+        };
+        tls_session(
+            &mut pcap,
+            client,
+            server(ip, 443),
+            at(v.at_ms),
+            l.name,
+            v.style,
+            v.split,
+        );
+    }
     pcap.finish()
 }
