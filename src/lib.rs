@@ -16,3 +16,4 @@ pub mod event;
 pub mod flow;
 pub mod pipeline;
 pub mod store;
+pub mod synth;
