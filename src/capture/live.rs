@@ -1,2 +1,8 @@
-//! Live capture with pnet on an AF_PACKET socket.
-//! STUB: to be implemented.
+//! Live capture. WIP
+/// Live stats.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelStats;
+/// Live config.
+pub struct LiveConfig;
+/// Live source.
+pub struct LiveSource;
