@@ -363,3 +363,32 @@ fn corrupted_files_never_panic() {
         }
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+
+    /// Arbitrary bytes after a valid pcap header or pcapng section+interface: frames or one
+    /// error, each frame within its limits, and an end.
+    #[test]
+    fn arbitrary_bodies_end_cleanly(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..600), ng in proptest::bool::ANY) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = if ng {
+            let mut b = shb(false);
+            b.extend(idb(false, 1, 0, None, None));
+            b
+        } else {
+            pcap(false, false, 1, &[])
+        };
+        bytes.extend(&tail);
+        let p = write(&dir, "p.cap", &bytes);
+        let mut src = FileSource::open_with_buffer(&p, 4096).unwrap();
+        let mut n = 0;
+        while let Some(r) = src.next_frame() {
+            if let Ok(f) = r {
+                proptest::prop_assert!(f.data.len() <= tail.len());
+            }
+            n += 1;
+            proptest::prop_assert!(n <= tail.len() / 12 + 2, "more frames than records fit");
+        }
+    }
+}
