@@ -23,6 +23,11 @@ pub const MAX_PENDING: usize = 8192;
 pub const MAX_QUESTIONS: usize = 8;
 /// Answers kept per record.
 pub const MAX_ANSWERS: usize = 32;
+/// Records of one query key (retransmissions) waiting at most.
+pub const MAX_RETRANSMITTED_RECORDS: usize = 16;
+/// Answer types whose data names a server (A, NS, CNAME, PTR, MX, AAAA, SRV, DNAME): signatures,
+/// keys and other records say nothing about whom a device talks to and are not kept.
+const ANSWER_TYPES: [u16; 8] = [1, 2, 5, 12, 15, 28, 33, 39];
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -80,12 +85,15 @@ impl DnsPairing {
             }
         };
         counters.dns_messages += 1;
-        let protocol = if w.sport == 5353 || w.dport == 5353 {
-            DnsProtocol::Mdns
-        } else if w.sport == 5355 || w.dport == 5355 {
-            DnsProtocol::Llmnr
-        } else {
-            DnsProtocol::Dns
+        // The server's port names the protocol (a resolver may be asked from port 5353).
+        let server_port = if msg.is_response { w.sport } else { w.dport };
+        let protocol = match server_port {
+            5353 => DnsProtocol::Mdns,
+            5355 => DnsProtocol::Llmnr,
+            53 => DnsProtocol::Dns,
+            _ if w.sport == 5353 || w.dport == 5353 => DnsProtocol::Mdns,
+            _ if w.sport == 5355 || w.dport == 5355 => DnsProtocol::Llmnr,
+            _ => DnsProtocol::Dns,
         };
         if msg.is_response {
             self.response(w, &msg, protocol, domains, sink);
@@ -132,9 +140,19 @@ impl DnsPairing {
             id: msg.id,
             tcp: w.transport == Transport::Tcp,
         };
-        // A retransmitted query: the earlier copy stays unanswered, as a resolver sees it.
-        if let Some(old) = self.pending.insert(key, Pending { ts: w.ts, records }) {
-            old.records.into_iter().for_each(|r| sink(Event::Dns(r)));
+        // A retransmitted query waits for the same response as the first copy, unless the
+        // client keeps retrying without answer: then the oldest copies go out unanswered.
+        match self.pending.get_mut(&key) {
+            Some(p) => {
+                if p.records.len() + records.len() > MAX_RETRANSMITTED_RECORDS {
+                    p.records.drain(..).for_each(|r| sink(Event::Dns(r)));
+                }
+                p.ts = w.ts;
+                p.records.extend(records);
+            }
+            None => {
+                self.pending.insert(key, Pending { ts: w.ts, records });
+            }
         }
     }
 
@@ -149,6 +167,7 @@ impl DnsPairing {
         let answers: Vec<String> = msg
             .answers
             .iter()
+            .filter(|a| ANSWER_TYPES.contains(&a.rtype))
             .take(MAX_ANSWERS)
             .map(|a| a.data.clone())
             .collect();
