@@ -136,22 +136,55 @@ const SECTIONS: &[Section<'static>] = &[
     Section {
         name: "dns_queries",
         ident: &["client", "server", "qname", "qtype"],
-        compare: &["client_port", "server_port", "transport", "protocol", "trans_id", "rcode", "answers"],
+        compare: &[
+            "client_port",
+            "server_port",
+            "transport",
+            "protocol",
+            "trans_id",
+            "rcode",
+            "answers",
+        ],
     },
     Section {
         name: "http_requests",
         ident: &["client", "client_port", "method", "host", "uri"],
-        compare: &["server", "server_port", "version", "user_agent", "referrer", "content_type"],
+        compare: &[
+            "server",
+            "server_port",
+            "version",
+            "user_agent",
+            "referrer",
+            "content_type",
+        ],
     },
     Section {
         name: "tls_client_hellos",
         ident: &["client", "client_port", "server", "server_port"],
-        compare: &["sni", "alpn", "handshake_version", "supported_versions", "ja3", "ja3_string", "ja4", "ja4_r"],
+        compare: &[
+            "sni",
+            "alpn",
+            "handshake_version",
+            "supported_versions",
+            "ja3",
+            "ja3_string",
+            "ja4",
+            "ja4_r",
+        ],
     },
     Section {
         name: "dhcp_messages",
         ident: &["client_mac", "xid", "msg_type"],
-        compare: &["hostname", "vendor_class", "param_list", "requested_ip", "server_id", "yiaddr", "ciaddr", "options_present"],
+        compare: &[
+            "hostname",
+            "vendor_class",
+            "param_list",
+            "requested_ip",
+            "server_id",
+            "yiaddr",
+            "ciaddr",
+            "options_present",
+        ],
     },
 ];
 
@@ -160,7 +193,13 @@ fn key(v: &Value, ident: &[&str]) -> Vec<Option<String>> {
 }
 
 /// Compares one field; DNS answers only for the types the README says are comparable.
-fn field_matches(section: &str, field: &str, exp: &Value, got: &Value, expected_rec: &Value) -> bool {
+fn field_matches(
+    section: &str,
+    field: &str,
+    exp: &Value,
+    got: &Value,
+    expected_rec: &Value,
+) -> bool {
     if section == "dns_queries" && field == "answers" {
         let qt = s(expected_rec, "qtype").unwrap_or_default();
         if !matches!(qt.as_str(), "A" | "AAAA" | "CNAME" | "PTR") {
@@ -199,7 +238,8 @@ fn corpus_matches_peer_results() {
         println!("skipped: ../shared/corpus not present");
         return;
     };
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
     let mut ja4_checked = 0;
@@ -210,20 +250,41 @@ fn corpus_matches_peer_results() {
         )
         .unwrap();
         let (got, err) = run_pipeline(&dir.join(case["pcap"].as_str().unwrap()));
-        let kinds: Vec<&str> = case["kinds"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
+        let kinds: Vec<&str> = case["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|k| k.as_str())
+            .collect();
         if let Some(e) = &err {
-            if !kinds.iter().any(|k| matches!(*k, "malformed" | "truncated" | "empty")) {
+            if !kinds
+                .iter()
+                .any(|k| matches!(*k, "malformed" | "truncated" | "empty"))
+            {
                 failures.push(format!("{name}: read error on a well-formed capture: {e}"));
             }
         }
         let produced: BTreeMap<&str, Vec<Value>> = BTreeMap::from([
-            ("dns_queries", got.dns.iter().filter(|r| !r.response_only).map(dns_fields).collect()),
+            (
+                "dns_queries",
+                got.dns
+                    .iter()
+                    .filter(|r| !r.response_only)
+                    .map(dns_fields)
+                    .collect(),
+            ),
             ("http_requests", got.http.iter().map(http_fields).collect()),
-            ("tls_client_hellos", got.tls.iter().map(tls_fields).collect()),
+            (
+                "tls_client_hellos",
+                got.tls.iter().map(tls_fields).collect(),
+            ),
             ("dhcp_messages", got.dhcp.iter().map(dhcp_fields).collect()),
         ]);
         for sec in SECTIONS {
-            if EXCEPTIONS.iter().any(|(c, s, _)| *c == name && *s == sec.name) {
+            if EXCEPTIONS
+                .iter()
+                .any(|(c, s, _)| *c == name && *s == sec.name)
+            {
                 continue;
             }
             let exp_recs = expected[sec.name].as_array().cloned().unwrap_or_default();
@@ -238,7 +299,9 @@ fn corpus_matches_peer_results() {
                 let agrees = |g: &&Value| {
                     sec.compare.iter().all(|f| match e.get(*f) {
                         None => true,
-                        Some(ev) => field_matches(sec.name, f, ev, g.get(*f).unwrap_or(&Value::Null), e),
+                        Some(ev) => {
+                            field_matches(sec.name, f, ev, g.get(*f).unwrap_or(&Value::Null), e)
+                        }
                     })
                 };
                 let pos = pool
@@ -251,7 +314,8 @@ fn corpus_matches_peer_results() {
                 };
                 let g = slot.take().unwrap();
                 let mut ok = true;
-                let zeek_http = sec.name == "http_requests" && expected["fields_from"]["http_requests"] == "zeek";
+                let zeek_http = sec.name == "http_requests"
+                    && expected["fields_from"]["http_requests"] == "zeek";
                 for f in sec.compare {
                     // Zeek's http.log `version` is overwritten by the response's version, so it
                     // is not the request's version we report; tshark's is.
@@ -263,7 +327,10 @@ fn corpus_matches_peer_results() {
                     t.fields_checked += 1;
                     if !field_matches(sec.name, f, ev, &gv, e) {
                         ok = false;
-                        failures.push(format!("{name}: {}: {:?}: field {f}: expected {ev}, got {gv}", sec.name, k));
+                        failures.push(format!(
+                            "{name}: {}: {:?}: field {f}: expected {ev}, got {gv}",
+                            sec.name, k
+                        ));
                     }
                     if *f == "ja4" {
                         ja4_checked += 1;
@@ -290,7 +357,10 @@ fn corpus_matches_peer_results() {
     }
     println!("corpus results (expected records fully matched / expected):");
     for (k, t) in &tallies {
-        println!("  {k:18} {:4} / {:4}   ({} fields compared)", t.found, t.expected, t.fields_checked);
+        println!(
+            "  {k:18} {:4} / {:4}   ({} fields compared)",
+            t.found, t.expected, t.fields_checked
+        );
     }
     println!("  ja4 values compared: {ja4_checked}");
     for (c, s, why) in EXCEPTIONS {

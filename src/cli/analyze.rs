@@ -76,7 +76,12 @@ pub(super) fn analyze_file(path: &Path, pcfg: PipelineConfig, sink: &EventSink) 
         }
     }
     let counters = pipe.counters();
-    sink.send_stats(capture_stats(&path.display().to_string(), &counters, 0, sink));
+    sink.send_stats(capture_stats(
+        &path.display().to_string(),
+        &counters,
+        0,
+        sink,
+    ));
     FileOutcome { counters, error }
 }
 
@@ -98,7 +103,6 @@ pub(super) fn capture_stats(
         decode_errors: c.decode_errors(),
         flows_created: c.flows_created,
         flows_evicted: c.flows_evicted,
-        ..CaptureStats::default()
     }
 }
 
@@ -110,8 +114,7 @@ pub(super) fn analyze_cmd(args: &Args, pcaps: &[PathBuf]) -> anyhow::Result<Exit
         retention_days: 0,
         ..writer_config(&cfg)
     };
-    let writer =
-        Writer::spawn(&db, wcfg).with_context(|| format!("opening {}", db.display()))?;
+    let writer = Writer::spawn(&db, wcfg).with_context(|| format!("opening {}", db.display()))?;
     let sink = writer.sink();
     let pcfg = pipeline_config(&cfg);
     let mut failed = false;

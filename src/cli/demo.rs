@@ -61,8 +61,14 @@ pub(super) fn demo(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
         (Kind::Devices, "Devices — who joined"),
         (Kind::Dhcp, "DHCP — how the phone identified itself"),
         (Kind::Dns, "DNS — what it looked up"),
-        (Kind::Tls, "TLS — encrypted connections: server names and fingerprints"),
-        (Kind::Http, "HTTP — cleartext requests anyone on the path can read"),
+        (
+            Kind::Tls,
+            "TLS — encrypted connections: server names and fingerprints",
+        ),
+        (
+            Kind::Http,
+            "HTTP — cleartext requests anyone on the path can read",
+        ),
         (Kind::Flows, "Flows — whom it talked to, how much"),
     ] {
         writeln!(w, "== {title}")?;

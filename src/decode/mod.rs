@@ -174,7 +174,10 @@ pub enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     Udp(UdpDatagram<'a>),
     /// ICMPv4 or ICMPv6 type and code.
-    Icmp { icmp_type: u8, code: u8 },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+    },
     /// A fragment: transport not decoded until reassembled.
     Fragment,
     /// Another protocol, or a header too short to decode (see `DecodeError` counters).

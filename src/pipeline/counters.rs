@@ -43,7 +43,11 @@ pub struct Counters {
 impl Counters {
     /// Total frames that could not be decoded.
     pub fn decode_errors(&self) -> u64 {
-        self.truncated_link + self.bad_ip + self.bad_transport + self.unsupported_link + self.too_deep
+        self.truncated_link
+            + self.bad_ip
+            + self.bad_transport
+            + self.unsupported_link
+            + self.too_deep
     }
 
     pub(super) fn count_decode_error(&mut self, e: DecodeError) {

@@ -102,7 +102,13 @@ impl DnsPairing {
         }
     }
 
-    fn query(&mut self, w: &Wire<'_>, msg: &DnsMessage, protocol: DnsProtocol, sink: &mut Sink<'_>) {
+    fn query(
+        &mut self,
+        w: &Wire<'_>,
+        msg: &DnsMessage,
+        protocol: DnsProtocol,
+        sink: &mut Sink<'_>,
+    ) {
         let records: Vec<DnsRecord> = msg
             .questions
             .iter()

@@ -104,8 +104,10 @@ impl Pipeline {
         match &pkt.net {
             Net::Arp(arp) => {
                 self.counters.arp += 1;
-                if let Some(ev) = self.devices
-                    .observe_arp(ts, arp.sender_mac, IpAddr::V4(arp.sender_ip)) {
+                if let Some(ev) =
+                    self.devices
+                        .observe_arp(ts, arp.sender_mac, IpAddr::V4(arp.sender_ip))
+                {
                     sink(Event::Device(ev));
                 }
             }
@@ -145,7 +147,16 @@ impl Pipeline {
             self.transport(ts, ip.src, ip.dst, src_mac, dst_mac, l4, frame_len, sink);
             return;
         }
-        self.transport(ts, ip.src, ip.dst, src_mac, dst_mac, ip.transport, frame_len, sink);
+        self.transport(
+            ts,
+            ip.src,
+            ip.dst,
+            src_mac,
+            dst_mac,
+            ip.transport,
+            frame_len,
+            sink,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -202,7 +213,9 @@ impl Pipeline {
         if new_flow {
             counters.count_new_flow(transport);
             if flow.domain.is_none() {
-                flow.domain = domains.lookup(flow.client_ip, flow.server_ip).map(str::to_owned);
+                flow.domain = domains
+                    .lookup(flow.client_ip, flow.server_ip)
+                    .map(str::to_owned);
             }
             if let (Some(mac), Dir::Up) = (flow.client_mac, dir) {
                 if let Some(ev) = devices.observe_traffic(ts, mac, flow.client_ip) {
@@ -293,9 +306,15 @@ impl Pipeline {
 
     fn housekeeping(&mut self, now: Ts, sink: &mut Sink<'_>) {
         let Pipeline {
-            flows, devices, dns, defrag, ..
+            flows,
+            devices,
+            dns,
+            defrag,
+            ..
         } = self;
-        flows.expire(now, &mut |f, end| Self::flow_ended(devices, f, end, &mut *sink));
+        flows.expire(now, &mut |f, end| {
+            Self::flow_ended(devices, f, end, &mut *sink)
+        });
         defrag.expire(now);
         dns.expire(now, sink);
     }
@@ -312,7 +331,10 @@ impl Pipeline {
     /// Ends every flow and pending DNS query (end of capture, shutdown).
     pub fn finish(&mut self, sink: &mut Sink<'_>) {
         let Pipeline {
-            flows, devices, dns, ..
+            flows,
+            devices,
+            dns,
+            ..
         } = self;
         flows.flush(&mut |f, end| Self::flow_ended(devices, f, end, &mut *sink));
         dns.flush(sink);

@@ -116,8 +116,7 @@ pub(super) fn segment(
     match dir {
         Dir::Up => insp.up.push(seg.seq, syn, seg.payload),
         Dir::Down => {
-            if insp.kind != Kind::Dns && !(insp.kind == Kind::Undecided && flow.server_port == 53)
-            {
+            if insp.kind != Kind::Dns && !(insp.kind == Kind::Undecided && flow.server_port == 53) {
                 insp.undecided_segments = insp.undecided_segments.saturating_add(1);
                 if insp.kind == Kind::Undecided && insp.undecided_segments > MAX_UNDECIDED_SEGMENTS
                 {
@@ -216,18 +215,35 @@ fn dns_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
     };
     for dir in [Dir::Up, Dir::Down] {
         loop {
-            let buf = if dir == Dir::Up { &mut insp.up } else { &mut insp.down };
+            let buf = if dir == Dir::Up {
+                &mut insp.up
+            } else {
+                &mut insp.down
+            };
             let data = buf.data();
-            let Some(len) = data.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize) else {
+            let Some(len) = data
+                .get(..2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+            else {
                 break;
             };
             let Some(msg) = data.get(2..2 + len) else {
                 break;
             };
             let (src, sport, dst, dport) = if dir == Dir::Up {
-                (flow.client_ip, flow.client_port, flow.server_ip, flow.server_port)
+                (
+                    flow.client_ip,
+                    flow.client_port,
+                    flow.server_ip,
+                    flow.server_port,
+                )
             } else {
-                (flow.server_ip, flow.server_port, flow.client_ip, flow.client_port)
+                (
+                    flow.server_ip,
+                    flow.server_port,
+                    flow.client_ip,
+                    flow.client_port,
+                )
             };
             let wire = Wire {
                 ts: cx.ts,
@@ -376,7 +392,11 @@ fn host_name(h: &str) -> String {
 }
 
 /// Emits what a flow still holds when it ends (a request whose body never completed).
-pub(super) fn flush_app(flow: &mut Flow<AppState>, _device_mac: Option<MacAddr>, sink: &mut Sink<'_>) {
+pub(super) fn flush_app(
+    flow: &mut Flow<AppState>,
+    _device_mac: Option<MacAddr>,
+    sink: &mut Sink<'_>,
+) {
     if let Some(insp) = flow.app.inspect.as_mut() {
         if let Some(r) = insp.http.pending.take() {
             sink(Event::Http(r));
