@@ -378,3 +378,16 @@ fn broken_pipe_exits_zero() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn readme_documents_every_config_key() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(phonehome::config::CONFIG_REFERENCE),
+        "README.md's configuration table differs from config::CONFIG_REFERENCE: paste it again"
+    );
+    for cmd in ["cargo run --release -- demo", "cargo test"] {
+        assert!(readme.contains(cmd), "README lacks `{cmd}`");
+    }
+}
