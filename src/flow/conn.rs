@@ -4,7 +4,8 @@
 //!
 //! Orientation of a flow's first packet: a SYN (without ACK) makes its sender the client, a
 //! SYN+ACK its receiver; otherwise a lone service port (see [`is_service_port`]) marks the
-//! server, and when both or neither side has one the sender is the client. The client MAC is
+//! server, and when both or neither side has one the sender is the client (except DHCP 67 → 68,
+//! where the receiver is). The client MAC is
 //! the source of the client's packets, or, until the client sends one, the destination of
 //! the server's; group and all-zero MACs are never taken.
 
@@ -137,8 +138,10 @@ impl<A: Default> Node<A> {
             // SYN: the sender opens the connection; SYN+ACK: the receiver did.
             pkt.tcp_flags & ACK == 0
         } else {
-            // Only a lone service port on the sender's side makes the receiver the client.
-            !is_service_port(pkt.src_port) || is_service_port(pkt.dst_port)
+            // Only a lone service port on the sender's side makes the receiver the client;
+            // DHCP's server → client messages (67 → 68) are the one both-sided exception.
+            let dhcp_reply = pkt.src_port == 67 && pkt.dst_port == 68;
+            !dhcp_reply && (!is_service_port(pkt.src_port) || is_service_port(pkt.dst_port))
         };
         let (client, server) = if sender_is_client {
             ((pkt.src_ip, pkt.src_port), (pkt.dst_ip, pkt.dst_port))

@@ -251,7 +251,7 @@ impl Pipeline {
                     };
                     dns.message(&wire, domains, counters, sink);
                 } else if matches!((d.src_port, d.dst_port), (68, 67) | (67, 68) | (67, 67)) {
-                    Self::dhcp(devices, counters, ts, src, dst, d.payload, sink);
+                    Self::dhcp(devices, counters, ts, (src, src_mac), dst, d.payload, sink);
                 }
             }
             _ => {}
@@ -262,7 +262,7 @@ impl Pipeline {
         devices: &mut DeviceTable,
         counters: &mut Counters,
         ts: Ts,
-        src: IpAddr,
+        (src, src_mac): (IpAddr, Option<MacAddr>),
         dst: IpAddr,
         payload: &[u8],
         sink: &mut Sink<'_>,
@@ -272,6 +272,10 @@ impl Pipeline {
             return;
         };
         counters.dhcp += 1;
+        // Whoever answers DHCP is the network's router (or the AP itself), not a phone.
+        if let (2, Some(server_mac)) = (m.op, src_mac) {
+            devices.set_router(ts, server_mac);
+        }
         let v4 = |a: std::net::Ipv4Addr| (!a.is_unspecified()).then_some(IpAddr::V4(a));
         let rec = DhcpRecord {
             ts,
