@@ -193,8 +193,8 @@ pub fn print_status<W: Write>(w: &mut W, s: &Status) -> io::Result<()> {
             )?;
             writeln!(
                 w,
-                "  dropped    {} by kernel, {} by capture queue, {} by store queue",
-                st.kernel_drops, st.queue_drops, c.store_drops
+                "  dropped    {} packets by the kernel, {} records at the full store queue",
+                st.kernel_drops, c.store_drops
             )?;
             writeln!(
                 w,
