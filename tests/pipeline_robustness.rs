@@ -209,7 +209,7 @@ proptest! {
 /// One corpus capture: its frames with their link types.
 struct Capture {
     name: String,
-    frames: Vec<(Ts, LinkType, Vec<u8>)>,
+    frames: Vec<TimedFrame>,
 }
 
 /// Every readable frame of every corpus capture (frames up to a read error are kept).
@@ -260,9 +260,9 @@ impl Rng {
 }
 
 /// The capture with each frame mutated with probability `rate` ‰ per kind of mutation.
-fn mutate(cap: &Capture, seed: u64, rate: u64) -> Vec<(Ts, LinkType, Vec<u8>)> {
+fn mutate(cap: &Capture, seed: u64, rate: u64) -> Vec<TimedFrame> {
     let mut rng = Rng(seed);
-    let mut out: Vec<(Ts, LinkType, Vec<u8>)> = Vec::with_capacity(cap.frames.len());
+    let mut out: Vec<TimedFrame> = Vec::with_capacity(cap.frames.len());
     for (ts, link, f) in &cap.frames {
         let mut f = f.clone();
         if rng.chance(rate) {
@@ -340,6 +340,8 @@ fn app_records(events: &[Event]) -> BTreeSet<String> {
 
 /// (src, sport, dst, dport) of a TCP segment carrying data, or of a SYN (`syn` = true).
 type Dir = (IpAddr, u16, IpAddr, u16);
+/// A captured frame with its time and link type.
+type TimedFrame = (Ts, LinkType, Vec<u8>);
 fn tcp_dir(link: LinkType, f: &[u8]) -> Option<(Dir, bool, bool)> {
     let p = decode::decode_frame(link, f).ok()?;
     let Net::Ip(ip) = p.net else { return None };
@@ -358,12 +360,12 @@ fn tcp_dir(link: LinkType, f: &[u8]) -> Option<(Dir, bool, bool)> {
 /// stream start is then known): a segment may move up to 5 data segments of its own stream
 /// later, but never past data of the other direction (causality: a server cannot answer bytes
 /// it has not received). Other frames keep their places.
-fn shuffle_streams(cap: &Capture, seed: u64) -> Vec<(Ts, LinkType, Vec<u8>)> {
+fn shuffle_streams(cap: &Capture, seed: u64) -> Vec<TimedFrame> {
     let mut rng = Rng(seed);
     let mut started: BTreeSet<Dir> = BTreeSet::new();
-    let mut out: Vec<(Ts, LinkType, Vec<u8>)> = Vec::new();
+    let mut out: Vec<TimedFrame> = Vec::new();
     // Data segments held back: (dir, segments of the same dir still to pass, frame).
-    let mut held: Vec<(Dir, usize, (Ts, LinkType, Vec<u8>))> = Vec::new();
+    let mut held: Vec<(Dir, usize, TimedFrame)> = Vec::new();
     for (ts, link, f) in &cap.frames {
         let item = (*ts, *link, f.clone());
         match tcp_dir(*link, f) {
@@ -409,7 +411,7 @@ proptest! {
         let mut changed = false;
         for cap in corpus() {
             let intact: Vec<_> = cap.frames.iter().map(|(t, l, f)| (*t, *l, f.clone())).collect();
-            let run_all = |frames: &[(Ts, LinkType, Vec<u8>)]| {
+            let run_all = |frames: &[TimedFrame]| {
                 let mut h = Harness::new(PipelineConfig::default());
                 for (ts, link, f) in frames {
                     h.ingest(*ts, *link, f);
