@@ -264,12 +264,12 @@ fn tables_filters_and_status() {
         .unwrap();
     assert_eq!(json_lines(&out.stdout).len(), 10);
     let out = with_db(dir.path())
-        .args(["flows", "--device", "DC:A6:32:41:8E:02", "--json"])
+        .args(["flows", "--device", "04:F1:28:5C:3A:7E", "--json"])
         .output()
         .unwrap();
     let rows = json_lines(&out.stdout);
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r["device_mac"] == "dc:a6:32:41:8e:02"));
+    assert!(rows.iter().all(|r| r["device_mac"] == "04:f1:28:5c:3a:7e"));
     with_db(dir.path())
         .args(["dns", "--since", "yesterday"])
         .assert()
