@@ -3,9 +3,9 @@
 //! list links.
 //!
 //! Orientation of a flow's first packet: a SYN (without ACK) makes its sender the client, a
-//! SYN+ACK its receiver; otherwise a lone service port (see [`is_service_port`]) marks the
-//! server, and when both or neither side has one the sender is the client (except DHCP 67 → 68,
-//! where the receiver is). The client MAC is
+//! SYN+ACK its receiver; otherwise a DHCP client port (68, 546) marks the client, a lone
+//! service port (see [`is_service_port`]) marks the server, and when both or neither side has
+//! one the sender is the client. The client MAC is
 //! the source of the client's packets, or, until the client sends one, the destination of
 //! the server's; group and all-zero MACs are never taken.
 
@@ -24,9 +24,27 @@ const HIGH_SERVICE_PORTS: [u16; 6] = [1883, 5222, 5223, 5228, 8080, 8443];
 /// Sentinel "no slot" link.
 pub(super) const NIL: u32 = u32::MAX;
 
+/// Ports only clients send from although they are below 1024: DHCPv4 (68) and DHCPv6 (546)
+/// clients. A server's reply to one of them (67 → 68, 547 → 546) has service ports on both
+/// sides, and without this the server would be taken for the client.
+const CLIENT_ONLY_PORTS: [u16; 2] = [68, 546];
+
 /// True when `port` identifies a server: any port ≤ 1023 or a known higher service port.
 pub fn is_service_port(port: u16) -> bool {
     port <= 1023 || HIGH_SERVICE_PORTS.contains(&port)
+}
+
+/// Orientation of a non-SYN first packet: true when its sender is the client.
+fn sender_is_client(src_port: u16, dst_port: u16) -> bool {
+    let (src_client, dst_client) = (
+        CLIENT_ONLY_PORTS.contains(&src_port),
+        CLIENT_ONLY_PORTS.contains(&dst_port),
+    );
+    if src_client != dst_client {
+        return src_client;
+    }
+    // Only a lone service port on the sender's side makes the receiver the client.
+    !is_service_port(src_port) || is_service_port(dst_port)
 }
 
 /// Canonical 5-tuple: the endpoint pair ordered so both directions give the same key.
@@ -138,10 +156,7 @@ impl<A: Default> Node<A> {
             // SYN: the sender opens the connection; SYN+ACK: the receiver did.
             pkt.tcp_flags & ACK == 0
         } else {
-            // Only a lone service port on the sender's side makes the receiver the client;
-            // DHCP's server → client messages (67 → 68) are the one both-sided exception.
-            let dhcp_reply = pkt.src_port == 67 && pkt.dst_port == 68;
-            !dhcp_reply && (!is_service_port(pkt.src_port) || is_service_port(pkt.dst_port))
+            sender_is_client(pkt.src_port, pkt.dst_port)
         };
         let (client, server) = if sender_is_client {
             ((pkt.src_ip, pkt.src_port), (pkt.dst_ip, pkt.dst_port))
@@ -266,5 +281,25 @@ pub(super) fn blank_flow<A: Default>() -> Flow<A> {
         domain: None,
         tcp_state: TcpState::None,
         app: A::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a DHCP server's unicast OFFER/ACK (67 → 68) opened a flow with the access
+    /// point as its client, so the AP showed up as a device with a flow to every phone.
+    #[test]
+    fn dhcp_reply_to_port_68_is_oriented_to_the_phone() {
+        assert!(!sender_is_client(67, 68));
+        assert!(sender_is_client(68, 67));
+        assert!(!sender_is_client(547, 546));
+        assert!(sender_is_client(546, 547));
+        // Unchanged elsewhere: a lone service port marks the server, a tie keeps the sender.
+        assert!(!sender_is_client(53, 40_000));
+        assert!(sender_is_client(40_000, 443));
+        assert!(sender_is_client(123, 123));
+        assert!(sender_is_client(68, 68));
     }
 }

@@ -1,4 +1,5 @@
-//! Counters of the analysis core, reported by `phonehome status` and stored per run.
+//! Counters of the analysis core, reported by `phonehome status` and stored per run, and the
+//! sizes of the state it holds ([`Held`]).
 
 use crate::decode::DecodeError;
 use crate::event::Transport;
@@ -66,4 +67,19 @@ impl Counters {
             Transport::Udp | Transport::Quic => self.udp_flows += 1,
         }
     }
+}
+
+/// How much state the core holds right now; each size is bounded by a named limit of the
+/// module that owns it (flow table `max_flows`, `defrag::MAX_DATAGRAMS` and
+/// `MAX_BUFFERED_BYTES`, `dns::MAX_PENDING` and `MAX_PENDING_RECORDS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Flows in the table.
+    pub flows: usize,
+    /// IP datagrams being reassembled, and their buffered bytes.
+    pub fragment_datagrams: usize,
+    pub fragment_bytes: usize,
+    /// DNS queries waiting for a response, and the records they hold.
+    pub dns_queries: usize,
+    pub dns_records: usize,
 }

@@ -19,6 +19,11 @@ pub const DNS_TIMEOUT: Ts = 30 * MICROS;
 /// Queries waiting for a response at most; beyond it new queries are emitted unanswered at
 /// once. Bounds memory under a flood of unanswered queries.
 pub const MAX_PENDING: usize = 8192;
+/// Records (questions) held by pending queries at most; beyond it new queries are emitted
+/// unanswered at once. [`MAX_PENDING`] alone would let a flood of 8-question queries, each
+/// retransmitted under its key, hold 8192 × 16 records with names of up to 255 bytes (~60 MB);
+/// this keeps the worst case near 7 MB while real traffic (one question per key) never nears it.
+pub const MAX_PENDING_RECORDS: usize = 16_384;
 /// Questions per message turned into records (real messages carry one).
 pub const MAX_QUESTIONS: usize = 8;
 /// Answers kept per record.
@@ -47,6 +52,8 @@ struct Pending {
 /// Queries waiting for their responses.
 pub(super) struct DnsPairing {
     pending: FxHashMap<Key, Pending>,
+    /// Records held over all of `pending` (≤ [`MAX_PENDING_RECORDS`]).
+    held: usize,
 }
 
 /// One DNS message with its addressing, as handed over by the UDP or TCP path.
@@ -66,7 +73,13 @@ impl DnsPairing {
     pub fn new() -> Self {
         DnsPairing {
             pending: FxHashMap::default(),
+            held: 0,
         }
+    }
+
+    /// Queries (keys) and records waiting for a response.
+    pub fn held(&self) -> (usize, usize) {
+        (self.pending.len(), self.held)
     }
 
     /// Handles one DNS/mDNS/LLMNR message.
@@ -134,7 +147,10 @@ impl DnsPairing {
         if records.is_empty() {
             return;
         }
-        if protocol == DnsProtocol::Mdns || self.pending.len() >= MAX_PENDING {
+        if protocol == DnsProtocol::Mdns
+            || self.pending.len() >= MAX_PENDING
+            || self.held.saturating_add(records.len()) > MAX_PENDING_RECORDS
+        {
             records.into_iter().for_each(|r| sink(Event::Dns(r)));
             return;
         }
@@ -151,12 +167,15 @@ impl DnsPairing {
         match self.pending.get_mut(&key) {
             Some(p) => {
                 if p.records.len() + records.len() > MAX_RETRANSMITTED_RECORDS {
+                    self.held = self.held.saturating_sub(p.records.len());
                     p.records.drain(..).for_each(|r| sink(Event::Dns(r)));
                 }
                 p.ts = w.ts;
+                self.held += records.len();
                 p.records.extend(records);
             }
             None => {
+                self.held += records.len();
                 self.pending.insert(key, Pending { ts: w.ts, records });
             }
         }
@@ -197,6 +216,7 @@ impl DnsPairing {
             tcp: w.transport == Transport::Tcp,
         };
         if let Some(p) = self.pending.remove(&key) {
+            self.held = self.held.saturating_sub(p.records.len());
             for mut r in p.records {
                 r.rcode = Some(msg.rcode);
                 r.answers = answers.clone();
@@ -238,6 +258,7 @@ impl DnsPairing {
         }
         for k in done {
             if let Some(p) = self.pending.remove(&k) {
+                self.held = self.held.saturating_sub(p.records.len());
                 p.records.into_iter().for_each(|r| sink(Event::Dns(r)));
             }
         }
@@ -246,6 +267,7 @@ impl DnsPairing {
     /// Emits every pending query (end of capture).
     pub fn flush(&mut self, sink: &mut Sink<'_>) {
         let mut all: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        self.held = 0;
         all.sort_by_key(|p| p.ts);
         for p in all {
             p.records.into_iter().for_each(|r| sink(Event::Dns(r)));

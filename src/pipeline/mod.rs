@@ -11,7 +11,8 @@ mod counters;
 mod dns;
 mod tcp;
 
-pub use counters::Counters;
+pub use counters::{Counters, Held};
+pub use dns::{MAX_PENDING as MAX_DNS_PENDING, MAX_PENDING_RECORDS as MAX_DNS_PENDING_RECORDS};
 
 use std::net::IpAddr;
 
@@ -83,6 +84,18 @@ impl Pipeline {
         c.flows_evicted = fs.evicted;
         c.flows_active = fs.active;
         c
+    }
+
+    /// Sizes of the state held now (see [`Held`]).
+    pub fn held(&self) -> Held {
+        let (dns_queries, dns_records) = self.dns.held();
+        Held {
+            flows: self.flows.len(),
+            fragment_datagrams: self.defrag.in_progress(),
+            fragment_bytes: self.defrag.buffered_bytes(),
+            dns_queries,
+            dns_records,
+        }
     }
 
     /// Processes one captured frame.
