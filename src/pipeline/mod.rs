@@ -317,7 +317,7 @@ impl Pipeline {
 
     fn flow_ended(devices: &DeviceTable, mut f: Flow<AppState>, end: FlowEnd, sink: &mut Sink<'_>) {
         let device_mac = device_of(devices, &f);
-        tcp::flush_app(&mut f, device_mac, sink);
+        tcp::flush_app(&mut f, sink);
         sink(Event::Flow(f.record(device_mac, end)));
     }
 

@@ -392,11 +392,7 @@ fn host_name(h: &str) -> String {
 }
 
 /// Emits what a flow still holds when it ends (a request whose body never completed).
-pub(super) fn flush_app(
-    flow: &mut Flow<AppState>,
-    _device_mac: Option<MacAddr>,
-    sink: &mut Sink<'_>,
-) {
+pub(super) fn flush_app(flow: &mut Flow<AppState>, sink: &mut Sink<'_>) {
     if let Some(insp) = flow.app.inspect.as_mut() {
         if let Some(r) = insp.http.pending.take() {
             sink(Event::Http(r));
