@@ -239,3 +239,24 @@ fn idle_flows_end_by_packet_time() {
     assert_eq!((flows[0].packets_up, flows[0].packets_down), (1, 0));
     assert_eq!(flows[1].end, FlowEnd::Flushed);
 }
+
+#[test]
+fn http_head_in_many_small_segments_is_decoded_once() {
+    let get = http_get("slow.example", "/drip", "curl/8.5.0");
+    let mut c = conversation(40003, "203.0.113.10", 80);
+    let order: Vec<usize> = (0..16).collect();
+    c.handshake().client_data_split(&get, 16, &order).close();
+    let http: Vec<_> = run(c.frames())
+        .into_iter()
+        .filter_map(|e| {
+            if let Event::Http(h) = e {
+                Some(h)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(http.len(), 1);
+    assert_eq!(http[0].host.as_deref(), Some("slow.example"));
+    assert_eq!(http[0].uri, "/drip");
+}

@@ -59,6 +59,9 @@ struct HttpState {
     /// Body bytes still expected (Content-Length framing).
     body_left: u64,
     chunked: Option<http::ChunkedDecoder>,
+    /// Bytes at the front of the stream already searched for the end of a request head, so a
+    /// head arriving in many small segments is scanned once, not once per segment.
+    scanned: usize,
 }
 
 /// What the TCP path needs from the pipeline.
@@ -319,10 +322,21 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
         if data.is_empty() {
             return false;
         }
+        // Parse only once the blank line ending the head can be there; a non-HTTP start is
+        // still rejected at once (the cheap method check in parse_request_head).
+        let from = insp.http.scanned.saturating_sub(3);
+        if insp.http.scanned > 0 && !data.get(from..).is_some_and(has_head_end) {
+            insp.http.scanned = data.len();
+            return insp.up.is_capped();
+        }
         match http::parse_request_head(data) {
-            HeadParse::Partial => return insp.up.is_capped(),
+            HeadParse::Partial => {
+                insp.http.scanned = data.len();
+                return insp.up.is_capped();
+            }
             HeadParse::NotHttp => return true,
             HeadParse::Complete(h) => {
+                insp.http.scanned = 0;
                 cx.counters.http_requests += 1;
                 insp.messages += 1;
                 insp.up.consume(h.head_len);
@@ -372,6 +386,11 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
             }
         }
     }
+}
+
+/// True when `b` holds the end of a request head (an empty line, CRLF or bare LF).
+fn has_head_end(b: &[u8]) -> bool {
+    b.windows(2).any(|w| w == b"\n\n") || b.windows(3).any(|w| w == b"\n\r\n")
 }
 
 /// The host part of a Host header, lowercased (no port, no IPv6 brackets).
