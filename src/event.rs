@@ -309,6 +309,11 @@ pub struct FlowRecord {
     pub packets_down: u64,
     /// The name that led the device to this server (DNS answer, SNI or HTTP Host).
     pub domain: Option<String>,
+    /// ISO 3166 alpha-2 country of the server address (offline geo database).
+    pub country: Option<String>,
+    /// Autonomous system of the server address, and its organisation.
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
     pub tcp_state: TcpState,
     pub end: FlowEnd,
 }
@@ -326,6 +331,105 @@ pub struct DeviceSighting {
     pub ip: Option<IpAddr>,
 }
 
+/// How much an alert matters. Ordered: `Info < Warn < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What an alert is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A personal identifier in a cleartext payload.
+    PiiLeak,
+    /// A name, address, URL or fingerprint on an indicator list (spyware, stalkerware).
+    IocMatch,
+    /// A destination in a country or AS the user watches.
+    WatchedDestination,
+    /// What a device sent in its first minutes after joining.
+    BootPhoneHome,
+    /// Credentials sent in clear text (HTTP Basic/Digest, FTP, POP3, IMAP, SMTP, Telnet).
+    CleartextCredentials,
+    /// A protocol without encryption (HTTP, FTP, Telnet, mail, MQTT, DNS to a foreign resolver).
+    CleartextProtocol,
+    /// Contact with a known tracker.
+    Tracker,
+    /// A public address contacted without a DNS answer naming it.
+    NoDnsContact,
+    /// Regular, machine-timed connections to one destination.
+    Beacon,
+}
+
+impl AlertKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [AlertKind; 9] = [
+        AlertKind::PiiLeak,
+        AlertKind::IocMatch,
+        AlertKind::WatchedDestination,
+        AlertKind::BootPhoneHome,
+        AlertKind::CleartextCredentials,
+        AlertKind::CleartextProtocol,
+        AlertKind::Tracker,
+        AlertKind::NoDnsContact,
+        AlertKind::Beacon,
+    ];
+
+    /// The snake_case name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::PiiLeak => "pii_leak",
+            AlertKind::IocMatch => "ioc_match",
+            AlertKind::WatchedDestination => "watched_destination",
+            AlertKind::BootPhoneHome => "boot_phone_home",
+            AlertKind::CleartextCredentials => "cleartext_credentials",
+            AlertKind::CleartextProtocol => "cleartext_protocol",
+            AlertKind::Tracker => "tracker",
+            AlertKind::NoDnsContact => "no_dns_contact",
+            AlertKind::Beacon => "beacon",
+        }
+    }
+}
+
+/// One alert. The store merges alerts with the same kind, device, destination and
+/// `dedup_key` within its window into one row with a count.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    pub ts: Ts,
+    pub severity: Severity,
+    pub kind: AlertKind,
+    pub device_mac: Option<MacAddr>,
+    pub client_ip: Option<IpAddr>,
+    pub server_ip: Option<IpAddr>,
+    pub server_port: Option<u16>,
+    /// "tcp", "udp", "quic", "dns", "http", … — the protocol the evidence was seen in.
+    pub proto: Option<String>,
+    pub domain: Option<String>,
+    /// ISO 3166 alpha-2 country of `server_ip`.
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    /// One human sentence; never contains an unmasked identifier.
+    pub summary: String,
+    /// Kind-specific facts (a JSON object); identifiers in it are masked.
+    pub detail: serde_json::Value,
+    /// What else besides kind, device and destination makes two alerts different (e.g. the
+    /// identifier kind of a pii_leak); "" when nothing.
+    pub dedup_key: String,
+}
+
 /// Everything the analysis core emits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -335,4 +439,5 @@ pub enum Event {
     Dhcp(DhcpRecord),
     Flow(FlowRecord),
     Device(DeviceSighting),
+    Alert(Alert),
 }

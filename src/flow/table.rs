@@ -139,6 +139,9 @@ impl<A> Flow<A> {
             packets_up: self.packets_up,
             packets_down: self.packets_down,
             domain: self.domain.clone(),
+            country: None,
+            asn: None,
+            as_org: None,
             tcp_state: self.tcp_state,
             end,
         }

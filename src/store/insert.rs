@@ -8,8 +8,14 @@ use rusqlite::{params, Connection};
 
 use super::{sql_u64, CaptureStats};
 use crate::event::{
-    DeviceSighting, DhcpRecord, DnsRecord, Event, FlowRecord, HttpRecord, MacAddr, TlsRecord,
+    Alert, DeviceSighting, DhcpRecord, DnsRecord, Event, FlowRecord, HttpRecord, MacAddr, Severity,
+    TlsRecord, Ts, MICROS,
 };
+
+/// Alerts of the same kind, device, destination and key within this long after the first one
+/// (and not yet acknowledged) are one alert with a count: a phone that leaks its IMEI every 30 s
+/// is one alert, not 120 an hour.
+pub const ALERT_MERGE_WINDOW: Ts = 3600 * MICROS;
 
 /// Writes one event. Runs inside the caller's transaction.
 pub fn event(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
@@ -20,6 +26,7 @@ pub fn event(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
         Event::Dhcp(r) => dhcp(conn, r),
         Event::Flow(r) => flow(conn, r),
         Event::Device(r) => device(conn, r),
+        Event::Alert(r) => alert(conn, r),
     }
 }
 
@@ -148,7 +155,8 @@ fn flow(conn: &Connection, r: &FlowRecord) -> rusqlite::Result<()> {
     let mut st = conn.prepare_cached(
         "INSERT INTO flows (ts, last_ts, device_mac, transport, client_ip, client_port, \
          server_ip, server_port, bytes_up, bytes_down, packets_up, packets_down, domain, \
-         tcp_state, end_reason) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+         tcp_state, end_reason, country, asn, as_org) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
     )?;
     st.execute(params![
         r.ts,
@@ -166,6 +174,9 @@ fn flow(conn: &Connection, r: &FlowRecord) -> rusqlite::Result<()> {
         r.domain,
         r.tcp_state.as_str(),
         r.end.as_str(),
+        r.country,
+        r.asn,
+        r.as_org,
     ])?;
     Ok(())
 }
@@ -228,4 +239,67 @@ pub fn capture_stats(
         sql_u64(s.flows_evicted),
     ])?;
     Ok(())
+}
+
+/// Merges `r` into an open alert of the same kind, device, destination and key from the last
+/// [`ALERT_MERGE_WINDOW`] (count + 1, severity raised if higher), or inserts a new one.
+fn alert(conn: &Connection, r: &Alert) -> rusqlite::Result<()> {
+    let device = mac(r.device_mac);
+    let destination = r
+        .domain
+        .clone()
+        .or_else(|| r.server_ip.map(|ip| ip.to_string()))
+        .unwrap_or_default();
+    let mut merge = conn.prepare_cached(
+        "UPDATE alerts SET count = count + 1, last_ts = max(coalesce(last_ts, ts), ?1), \
+         severity = CASE WHEN ?2 = 'critical' OR severity = 'critical' THEN 'critical' \
+                         WHEN ?2 = 'warn' OR severity = 'warn' THEN 'warn' ELSE 'info' END \
+         WHERE id = (SELECT id FROM alerts WHERE kind = ?3 AND destination = ?4 \
+                     AND dedup_key = ?5 AND device_mac IS ?6 AND acknowledged_at IS NULL \
+                     AND ts >= ?7 AND ts <= ?1 ORDER BY ts DESC LIMIT 1)",
+    )?;
+    let merged = merge.execute(params![
+        r.ts,
+        r.severity.as_str(),
+        r.kind.as_str(),
+        destination,
+        r.dedup_key,
+        device,
+        r.ts.saturating_sub(ALERT_MERGE_WINDOW),
+    ])?;
+    if merged > 0 {
+        return Ok(());
+    }
+    let mut st = conn.prepare_cached(
+        "INSERT INTO alerts (ts, severity, kind, device_mac, client_ip, server_ip, server_port, \
+         proto, domain, country, asn, summary, detail, count, dedup_key, last_ts, destination) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,1,?14,?1,?15)",
+    )?;
+    st.execute(params![
+        r.ts,
+        r.severity.as_str(),
+        r.kind.as_str(),
+        device,
+        r.client_ip.map(|i| i.to_string()),
+        r.server_ip.map(|i| i.to_string()),
+        r.server_port,
+        r.proto,
+        r.domain,
+        r.country,
+        r.asn,
+        r.summary,
+        r.detail.to_string(),
+        r.dedup_key,
+        destination,
+    ])?;
+    Ok(())
+}
+
+/// Severity from its stored name (unknown names read as info).
+pub fn severity_from_str(s: &str) -> Severity {
+    match s {
+        "critical" => Severity::Critical,
+        "warn" => Severity::Warn,
+        _ => Severity::Info,
+    }
 }

@@ -145,6 +145,9 @@ const FLOWS: &[Field] = &[
     f("packets_up", "packets_up", Int),
     f("packets_down", "packets_down", Int),
     f("domain", "domain", Text),
+    f("country", "country", Text),
+    f("asn", "asn", Int),
+    f("as_org", "as_org", Text),
     f("tcp_state", "tcp_state", Text),
     f("end", "end_reason", Text),
 ];
@@ -168,6 +171,7 @@ const DEVICES: &[Field] = &[
 ];
 
 const ALERTS: &[Field] = &[
+    f("id", "id", Int),
     f("ts", "ts", Ts),
     f("severity", "severity", Text),
     f("kind", "kind", Text),
@@ -182,6 +186,7 @@ const ALERTS: &[Field] = &[
     f("summary", "summary", Text),
     f("detail", "detail", Json),
     f("count", "count", Int),
+    f("last_ts", "last_ts", Ts),
     f("acknowledged_at", "acknowledged_at", Ts),
 ];
 

@@ -35,7 +35,20 @@ pub const DB_FILE_MODE: u32 = 0o640;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migration ladder: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// Version 2 (detectors): flows carry the server's country and AS; alerts carry the key
+/// that merges repeats ([`crate::store::insert`]) and the time of the latest repeat, with the
+/// index that merge looks up; `id` of an alert is what `phonehome evidence` names.
+const V2: &str = "
+ALTER TABLE flows ADD COLUMN country TEXT;
+ALTER TABLE flows ADD COLUMN asn INTEGER;
+ALTER TABLE flows ADD COLUMN as_org TEXT;
+ALTER TABLE alerts ADD COLUMN dedup_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN last_ts INTEGER;
+ALTER TABLE alerts ADD COLUMN destination TEXT NOT NULL DEFAULT '';
+CREATE INDEX alerts_merge ON alerts(kind, destination, dedup_key, ts);
+";
 
 /// Version 1: every table and the indexes behind the CLI queries (ts; device_mac, ts).
 const V1: &str = "

@@ -74,6 +74,8 @@ pub struct KindCounts {
     pub flows: u64,
     /// Device sightings (upserts).
     pub devices: u64,
+    /// Alerts (new or merged into an open one).
+    pub alerts: u64,
 }
 
 impl KindCounts {
@@ -85,6 +87,7 @@ impl KindCounts {
             Event::Dhcp(_) => &mut self.dhcp,
             Event::Flow(_) => &mut self.flows,
             Event::Device(_) => &mut self.devices,
+            Event::Alert(_) => &mut self.alerts,
         };
         *c = c.saturating_add(1);
     }
@@ -97,6 +100,7 @@ impl KindCounts {
             .saturating_add(self.dhcp)
             .saturating_add(self.flows)
             .saturating_add(self.devices)
+            .saturating_add(self.alerts)
     }
 
     fn merge(&mut self, o: &KindCounts) {
@@ -106,6 +110,7 @@ impl KindCounts {
         self.dhcp = self.dhcp.saturating_add(o.dhcp);
         self.flows = self.flows.saturating_add(o.flows);
         self.devices = self.devices.saturating_add(o.devices);
+        self.alerts = self.alerts.saturating_add(o.alerts);
     }
 }
 

@@ -112,6 +112,9 @@ pub fn corpus_flow() -> FlowRecord {
         packets_up: 15,
         packets_down: f["packets"].as_u64().expect("packets") - 15,
         domain: Some("enabled.tls13.com".into()),
+        country: Some("US".into()),
+        asn: Some(13335),
+        as_org: Some("CLOUDFLARENET".into()),
         tcp_state: TcpState::Closed,
         end: FlowEnd::Closed,
     }
