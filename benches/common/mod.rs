@@ -30,9 +30,9 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// The capture named by [`PCAP_ENV`], else the synthetic mix of [`mix::TARGET_PACKETS`].
+    /// The capture named by [`PCAP_ENV`] (unless empty), else the synthetic mix of [`mix::TARGET_PACKETS`].
     pub fn load() -> Replay {
-        match std::env::var_os(PCAP_ENV) {
+        match std::env::var_os(PCAP_ENV).filter(|p| !p.is_empty()) {
             Some(p) => {
                 let path = PathBuf::from(p);
                 let mut r = Replay::read(&path, None);
