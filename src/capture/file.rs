@@ -216,7 +216,7 @@ impl FileSource {
             return None;
         }
         if self.pending > 0 {
-            self.reader.iter().consume(self.pending);
+            self.reader.iter().consume_noshift(self.pending);
             self.pending = 0;
         }
         let mut stalled = 0u32;
@@ -256,7 +256,7 @@ impl FileSource {
                 }
             };
             match step {
-                Step::Skip => it.consume(offset),
+                Step::Skip => it.consume_noshift(offset),
                 Step::Packet {
                     ptr,
                     len,

@@ -189,7 +189,7 @@ impl DnsPairing {
         domains: &mut DomainMap,
         sink: &mut Sink<'_>,
     ) {
-        let answers: Vec<String> = msg
+        let mut answers: Vec<String> = msg
             .answers
             .iter()
             .filter(|a| ANSWER_TYPES.contains(&a.rtype))
@@ -197,13 +197,13 @@ impl DnsPairing {
             .map(|a| a.data.clone())
             .collect();
         // Teach the domain map: the first question's name led the client to every address.
+        // The name is lowered once, and only for a response that has an address to learn.
         if let Some(q) = msg.questions.first() {
-            let name = q.name.to_ascii_lowercase();
-            for a in &msg.answers {
+            let mut name: Option<String> = None;
+            for a in msg.answers.iter().filter(|a| matches!(a.rtype, 1 | 28)) {
                 if let Ok(addr) = a.data.parse::<IpAddr>() {
-                    if matches!(a.rtype, 1 | 28) {
-                        domains.insert(w.ts, w.dst, addr, &name);
-                    }
+                    let name = name.get_or_insert_with(|| q.name.to_ascii_lowercase());
+                    domains.insert(w.ts, w.dst, addr, name);
                 }
             }
         }
@@ -217,9 +217,15 @@ impl DnsPairing {
         };
         if let Some(p) = self.pending.remove(&key) {
             self.held = self.held.saturating_sub(p.records.len());
-            for mut r in p.records {
+            // Usually one record: the last one takes the answers, earlier ones get copies.
+            let last = p.records.len().saturating_sub(1);
+            for (i, mut r) in p.records.into_iter().enumerate() {
                 r.rcode = Some(msg.rcode);
-                r.answers = answers.clone();
+                r.answers = if i == last {
+                    std::mem::take(&mut answers)
+                } else {
+                    answers.clone()
+                };
                 sink(Event::Dns(r));
             }
             return;
@@ -272,5 +278,94 @@ impl DnsPairing {
         for p in all {
             p.records.into_iter().for_each(|r| sink(Event::Dns(r)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::synth::{dns_query, dns_response, DnsAnswer, RData};
+
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 8, 23));
+    const RESOLVER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 8, 1));
+    const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 34);
+
+    fn wire(ts: Ts, query: bool, payload: &[u8]) -> Wire<'_> {
+        let (src, sport, dst, dport) = if query {
+            (CLIENT, 40_000, RESOLVER, 53)
+        } else {
+            (RESOLVER, 53, CLIENT, 40_000)
+        };
+        Wire {
+            ts,
+            transport: Transport::Udp,
+            src,
+            sport,
+            dst,
+            dport,
+            payload,
+            mac: None,
+        }
+    }
+
+    /// Pins the pairing path that moves the answers into the last record instead of cloning
+    /// them: every copy of a retransmitted query gets the same rcode and answers, and the
+    /// domain map learns the lowered name.
+    #[test]
+    fn retransmitted_queries_all_get_the_answers() {
+        let mut pairing = DnsPairing::new();
+        let mut domains = DomainMap::new();
+        let mut counters = Counters::default();
+        let mut out = Vec::new();
+        let mut sink = |e: Event| out.push(e);
+        let q = dns_query(0x1234, "Example.COM", 1);
+        pairing.message(&wire(0, true, &q), &mut domains, &mut counters, &mut sink);
+        pairing.message(
+            &wire(1_000, true, &q),
+            &mut domains,
+            &mut counters,
+            &mut sink,
+        );
+        let answers = [
+            DnsAnswer {
+                name: "Example.COM",
+                ttl: 60,
+                data: RData::Cname("edge.example.net"),
+            },
+            DnsAnswer {
+                name: "edge.example.net",
+                ttl: 60,
+                data: RData::A(SERVER),
+            },
+        ];
+        let r = dns_response(0x1234, "Example.COM", 1, &answers);
+        pairing.message(
+            &wire(9_000, false, &r),
+            &mut domains,
+            &mut counters,
+            &mut sink,
+        );
+        let records: Vec<DnsRecord> = out
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Dns(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(records.len(), 2);
+        for (rec, ts) in records.iter().zip([0, 1_000]) {
+            assert_eq!(rec.ts, ts);
+            assert_eq!(rec.qname, "Example.COM");
+            assert_eq!(rec.rcode, Some(0));
+            assert_eq!(rec.answers, ["edge.example.net", "192.0.2.34"]);
+            assert!(!rec.response_only);
+        }
+        assert_eq!(
+            domains.lookup(CLIENT, IpAddr::V4(SERVER)),
+            Some("example.com")
+        );
+        assert_eq!(counters.dns_messages, 3);
     }
 }
