@@ -70,11 +70,12 @@ struct Tally {
     dhcp: u64,
     flow: u64,
     device: u64,
+    alert: u64,
 }
 
 impl Tally {
     fn total(&self) -> u64 {
-        self.dns + self.http + self.tls + self.dhcp + self.flow + self.device
+        self.dns + self.http + self.tls + self.dhcp + self.flow + self.device + self.alert
     }
 
     fn add(&mut self, ev: &Event) {
@@ -85,6 +86,7 @@ impl Tally {
             Event::Dhcp(_) => self.dhcp += 1,
             Event::Flow(_) => self.flow += 1,
             Event::Device(_) => self.device += 1,
+            Event::Alert(_) => self.alert += 1,
         }
     }
 }

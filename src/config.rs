@@ -17,7 +17,10 @@
 //! [`SECTIONS`], a
 //! validated struct with its `Default`, and rows in [`CONFIG_REFERENCE`].
 
+mod detect;
 mod raw;
+
+pub use detect::{DetectConfig, IdentifierConfig, IDENTIFIER_KINDS};
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -47,6 +50,20 @@ pub const CONFIG_REFERENCE: &str = "\
 | `[flows] tcp_idle_secs` | integer, seconds | `300` | A TCP connection idle this long is closed and written, 1–86400. |
 | `[flows] udp_idle_secs` | integer, seconds | `60` | A UDP flow idle this long is closed and written, 1–86400. |
 | `[flows] inspect_bytes` | integer, bytes | `16384` | Bytes of each direction of a flow reassembled and inspected (TLS ClientHello, HTTP headers), 1024–1048576. |
+| `[[identifiers]] kind` | string | — | An identifier of yours to look for in every encoding: `imei`, `imsi`, `iccid`, `serial`, `mac`, `phone`, `email`, `android_id`, `advertising_id`. One `[[identifiers]]` table per identifier. |
+| `[[identifiers]] value` | string | — | The identifier itself (1–256 characters). Stored only in this file; alerts show its last 4 characters. |
+| `[[identifiers]] device` | string, MAC | none | Only report it for this device. |
+| `[ioc] paths` | list of paths | `[\"/usr/share/phonehome/ioc\"]` | Indicator files or folders: STIX 2.1 bundles (MVT, Amnesty), Echap `ioc.yaml`, hosts files, plain domain/IP lists. A missing default folder is skipped; a missing listed path is an error. Reloaded on SIGHUP. |
+| `[trackers] paths` | list of paths | `[]` | More tracker lists (hosts or plain) besides the built-in Exodus, AdAway and Perflyst lists. |
+| `[geo] country_db` | path | `\"/usr/share/phonehome/geo/geo-whois-asn-country.mmdb\"` | IP → country MMDB; skipped if the default is missing. |
+| `[geo] asn_db` | list of paths | `[\"/usr/share/phonehome/geo/asn-ipv4.csv\", \"/usr/share/phonehome/geo/asn-ipv6.csv\"]` | IP → AS CSV files (ip-location-db format); skipped if the defaults are missing. |
+| `[policy] watch_countries` | list of strings | `[]` | ISO 3166 alpha-2 codes whose destinations raise `watched_destination`, e.g. `[\"CN\"]`. |
+| `[policy] watch_asns` | list of integers | `[]` | AS numbers whose destinations raise `watched_destination`, e.g. `[4134]`. |
+| `[policy] allow` | list of domains | `[]` | Domains (with their subdomains) for which no alert is raised except `pii_leak` and `ioc_match`. |
+| `[policy] boot_window_secs` | integer, seconds | `120` | How long after joining a device's traffic counts as its boot phone-home, 10–3600. |
+| `[policy] local_resolvers` | list of IP addresses | `[]` | The network's own DNS resolvers; DNS to any other resolver is `cleartext_protocol`. Empty: any private-address resolver is local. |
+
+Relative paths are resolved against the folder holding the configuration file.
 ";
 
 /// Sections and their keys, as the raw structs accept them (kept in step by a test).
@@ -65,6 +82,20 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "inspect_bytes",
         ],
     ),
+    ("identifiers", &["kind", "value", "device"]),
+    ("ioc", &["paths"]),
+    ("trackers", &["paths"]),
+    ("geo", &["country_db", "asn_db"]),
+    (
+        "policy",
+        &[
+            "watch_countries",
+            "watch_asns",
+            "allow",
+            "boot_window_secs",
+            "local_resolvers",
+        ],
+    ),
 ];
 
 /// The validated configuration.
@@ -78,6 +109,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[flows]`.
     pub flows: FlowsConfig,
+    /// `[[identifiers]]`, `[ioc]`, `[trackers]`, `[geo]`, `[policy]`: the detectors.
+    pub detect: DetectConfig,
 }
 
 /// `[capture]`: live capture on the access point.

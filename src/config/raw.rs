@@ -35,7 +35,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     raw.validate(&ctx)
 }
 
-type Field = Option<Spanned<Value>>;
+pub(super) type Field = Option<Spanned<Value>>;
 
 /// The whole file as written; a missing section means all its defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +47,16 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     flows: RawFlows,
+    #[serde(default)]
+    identifiers: Vec<super::detect::RawIdentifier>,
+    #[serde(default)]
+    ioc: super::detect::RawPaths,
+    #[serde(default)]
+    trackers: super::detect::RawPaths,
+    #[serde(default)]
+    geo: super::detect::RawGeo,
+    #[serde(default)]
+    policy: super::detect::RawPolicy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,24 +181,33 @@ impl RawConfig {
                 INSPECT_BYTES,
             )?,
         };
+        let detect = super::detect::validate(
+            ctx,
+            self.identifiers,
+            self.ioc,
+            self.trackers,
+            self.geo,
+            self.policy,
+        )?;
         Ok(Config {
             source: Some(ctx.path.to_path_buf()),
             capture,
             store,
             flows,
+            detect,
         })
     }
 }
 
 /// The file being validated: turns spans into lines for error messages.
-struct Ctx<'a> {
-    path: &'a Path,
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a Path,
     text: &'a str,
 }
 
 impl Ctx<'_> {
     /// An integer in `range`, converted to the target type; `default` when absent.
-    fn int<T: TryFrom<i64>>(
+    pub(super) fn int<T: TryFrom<i64>>(
         &self,
         (section, key): (&str, &str),
         field: &Field,
@@ -243,7 +262,7 @@ impl Ctx<'_> {
         Err(self.bad_value(section, key, &v, expected))
     }
 
-    fn bad_value(
+    pub(super) fn bad_value(
         &self,
         section: &str,
         key: &str,
@@ -256,6 +275,16 @@ impl Ctx<'_> {
             Some(&format!("{section}.{key}")),
             format!("[{section}] {key}: expected {expected}, got {got}"),
         )
+    }
+
+    /// An error at `span` (for the detector sections).
+    pub(super) fn invalid_at(
+        &self,
+        span: std::ops::Range<usize>,
+        key: Option<&str>,
+        message: String,
+    ) -> ConfigError {
+        self.invalid(span, key, message)
     }
 
     fn invalid(
