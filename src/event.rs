@@ -179,6 +179,10 @@ pub struct HttpRecord {
     /// The first bytes of the request body (bounded), kept for detectors; not printed.
     #[serde(skip)]
     pub body: Vec<u8>,
+    /// The raw request head (request line and headers, bounded by the head limit), kept for
+    /// detectors (identifiers in custom headers); not printed or stored.
+    #[serde(skip)]
+    pub head: Vec<u8>,
 }
 
 /// One TLS ClientHello (after TCP reassembly).
@@ -430,6 +434,23 @@ pub struct Alert {
     pub dedup_key: String,
 }
 
+/// The first bytes a device sent on a flow that no decoder claimed (not TLS, QUIC, HTTP, DNS or
+/// DHCP): what the detectors scan for identifiers and cleartext logins. Never stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PayloadSample {
+    pub ts: Ts,
+    pub device_mac: Option<MacAddr>,
+    pub transport: Transport,
+    pub client_ip: IpAddr,
+    pub client_port: u16,
+    pub server_ip: IpAddr,
+    pub server_port: u16,
+    pub domain: Option<String>,
+    /// Client → server bytes from the start of the flow (TCP, reassembled) or of one datagram
+    /// (UDP), bounded.
+    pub bytes: Vec<u8>,
+}
+
 /// Everything the analysis core emits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -440,4 +461,6 @@ pub enum Event {
     Flow(FlowRecord),
     Device(DeviceSighting),
     Alert(Alert),
+    /// For the detectors only: the pipeline never hands these to the store.
+    Payload(PayloadSample),
 }

@@ -152,6 +152,7 @@ fn every_kind_round_trips_with_exact_fields() {
             "device_mac": PHONE, "proto": "tcp", "client_ip": "192.168.65.3", "client_port": 46638,
             "server_ip": "104.16.125.34", "server_port": 443, "bytes_up": 4000, "bytes_down": 2785,
             "packets_up": 15, "packets_down": 16, "domain": "enabled.tls13.com",
+            "country": "US", "asn": 13335, "as_org": "CLOUDFLARENET",
             "tcp_state": "closed", "end": "closed",
         })]
     );
@@ -506,7 +507,7 @@ fn status_reports_latest_counters_and_counts() {
             "device_mac": PHONE, "client_ip": null, "server_ip": "192.150.187.43", "server_port": 80,
             "proto": "tcp", "domain": "bro.org", "country": "US", "asn": 25,
             "summary": "HTTP Basic credentials sent in clear", "detail": {"header": "Authorization"},
-            "count": 2, "acknowledged_at": null,
+            "count": 2, "last_ts": null, "acknowledged_at": null, "id": 1,
         })]
     );
 }

@@ -17,6 +17,7 @@ pub use dns::{MAX_PENDING as MAX_DNS_PENDING, MAX_PENDING_RECORDS as MAX_DNS_PEN
 use std::net::IpAddr;
 
 use crate::decode::{self, dhcp, LinkType, Net, Packet, Transport as L4};
+use crate::detect::Detectors;
 use crate::event::{DhcpRecord, Event, FlowEnd, MacAddr, Transport, Ts, MICROS};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::devices::DeviceTable;
@@ -57,6 +58,10 @@ pub struct Pipeline {
     dns: DnsPairing,
     next_housekeeping: Ts,
     counters: Counters,
+    /// Taken out while a frame is processed (so the sink wrapper can borrow it).
+    detectors: Option<Box<Detectors>>,
+    /// Detectors are on: keep request heads and sample unclaimed payloads for them.
+    detectors_on: bool,
 }
 
 /// Where a packet's records go.
@@ -73,7 +78,23 @@ impl Pipeline {
             dns: DnsPairing::new(),
             next_housekeeping: Ts::MIN,
             counters: Counters::default(),
+            detectors: None,
+            detectors_on: false,
         }
+    }
+
+    /// A pipeline whose records also go through `detectors`, which add alerts (and fill the
+    /// flows' country and AS) before anything reaches the sink.
+    pub fn with_detectors(cfg: PipelineConfig, detectors: Detectors) -> Pipeline {
+        let mut p = Pipeline::new(cfg);
+        p.detectors = Some(Box::new(detectors));
+        p.detectors_on = true;
+        p
+    }
+
+    /// The detectors, if on (e.g. to reload indicators on SIGHUP).
+    pub fn detectors_mut(&mut self) -> Option<&mut Detectors> {
+        self.detectors.as_deref_mut()
     }
 
     /// Counters so far (flow-table counters included).
@@ -100,6 +121,20 @@ impl Pipeline {
 
     /// Processes one captured frame.
     pub fn ingest(&mut self, ts: Ts, link: LinkType, data: &[u8], sink: &mut Sink<'_>) {
+        match self.detectors.take() {
+            None => self.ingest_frame(ts, link, data, sink),
+            Some(mut d) => {
+                let due = ts >= self.next_housekeeping;
+                self.ingest_frame(ts, link, data, &mut |ev| d.process(ev, sink));
+                if due {
+                    d.tick(ts, sink);
+                }
+                self.detectors = Some(d);
+            }
+        }
+    }
+
+    fn ingest_frame(&mut self, ts: Ts, link: LinkType, data: &[u8], sink: &mut Sink<'_>) {
         self.counters.frames += 1;
         self.counters.bytes += data.len() as u64;
         if ts >= self.next_housekeeping {
@@ -215,6 +250,7 @@ impl Pipeline {
             dns,
             counters,
             cfg,
+            detectors_on,
             ..
         } = self;
         let mut ended = |f: Flow<AppState>, end: FlowEnd| {
@@ -241,6 +277,7 @@ impl Pipeline {
             L4::Tcp(seg) => {
                 let mut cx = tcp::Ctx {
                     ts,
+                    detectors: *detectors_on,
                     device_mac,
                     inspect_bytes: cfg.inspect_bytes,
                     dns,
@@ -317,7 +354,7 @@ impl Pipeline {
 
     fn flow_ended(devices: &DeviceTable, mut f: Flow<AppState>, end: FlowEnd, sink: &mut Sink<'_>) {
         let device_mac = device_of(devices, &f);
-        tcp::flush_app(&mut f, sink);
+        tcp::flush_app(&mut f, device_mac, sink);
         sink(Event::Flow(f.record(device_mac, end)));
     }
 
@@ -339,22 +376,43 @@ impl Pipeline {
     /// Runs the time-driven work at `now` when no packet arrives (a quiet live interface),
     /// so idle flows still end on time.
     pub fn tick(&mut self, now: Ts, sink: &mut Sink<'_>) {
-        if now >= self.next_housekeeping {
-            self.housekeeping(now, sink);
-            self.next_housekeeping = now.saturating_add(HOUSEKEEPING_INTERVAL);
+        if now < self.next_housekeeping {
+            return;
+        }
+        self.next_housekeeping = now.saturating_add(HOUSEKEEPING_INTERVAL);
+        match self.detectors.take() {
+            None => self.housekeeping(now, sink),
+            Some(mut d) => {
+                self.housekeeping(now, &mut |ev| d.process(ev, sink));
+                d.tick(now, sink);
+                self.detectors = Some(d);
+            }
         }
     }
 
-    /// Ends every flow and pending DNS query (end of capture, shutdown).
+    /// Ends every flow and pending DNS query (end of capture, shutdown), then closes the
+    /// detectors' open windows.
     pub fn finish(&mut self, sink: &mut Sink<'_>) {
+        let mut detectors = self.detectors.take();
         let Pipeline {
             flows,
             devices,
             dns,
             ..
         } = self;
-        flows.flush(&mut |f, end| Self::flow_ended(devices, f, end, &mut *sink));
-        dns.flush(sink);
+        match detectors.as_mut() {
+            None => {
+                flows.flush(&mut |f, end| Self::flow_ended(devices, f, end, &mut *sink));
+                dns.flush(sink);
+            }
+            Some(d) => {
+                let mut emit = |ev| d.process(ev, sink);
+                flows.flush(&mut |f, end| Self::flow_ended(devices, f, end, &mut emit));
+                dns.flush(&mut emit);
+                d.finish(sink);
+            }
+        }
+        self.detectors = detectors;
     }
 }
 

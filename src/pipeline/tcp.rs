@@ -8,7 +8,7 @@ use super::{Counters, Sink};
 use crate::decode::http::{self, HeadParse, MAX_BODY_KEPT};
 use crate::decode::tls::{self, TlsScan};
 use crate::decode::{ja, tcp_flags, TcpSegment};
-use crate::event::{Event, HttpRecord, MacAddr, TlsRecord, Transport, Ts};
+use crate::event::{Event, HttpRecord, MacAddr, PayloadSample, TlsRecord, Transport, Ts};
 use crate::flow::domains::DomainMap;
 use crate::flow::reassembly::StreamBuf;
 use crate::flow::table::{Dir, Flow};
@@ -50,6 +50,8 @@ enum Kind {
     TlsRetry,
     Http,
     Dns,
+    /// Nothing decodes it: the first client bytes go to the detectors as a payload sample.
+    Raw,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +69,8 @@ struct HttpState {
 /// What the TCP path needs from the pipeline.
 pub(super) struct Ctx<'a> {
     pub ts: Ts,
+    /// Detectors are on: keep request heads and sample unclaimed payloads for them.
+    pub detectors: bool,
     pub device_mac: Option<MacAddr>,
     pub inspect_bytes: usize,
     pub dns: &'a mut DnsPairing,
@@ -145,6 +149,8 @@ pub(super) fn segment(
             Kind::Dns
         } else if http::parse_request_head(data) != HeadParse::NotHttp {
             Kind::Http
+        } else if cx.detectors {
+            Kind::Raw
         } else {
             finish(flow);
             return;
@@ -154,6 +160,7 @@ pub(super) fn segment(
         Kind::Tls | Kind::TlsRetry => tls_step(flow, cx, sink),
         Kind::Http => http_step(flow, cx, sink),
         Kind::Dns => dns_step(flow, cx, sink),
+        Kind::Raw => raw_step(flow, cx, sink),
         Kind::Undecided => true,
     };
     if done {
@@ -165,6 +172,46 @@ pub(super) fn segment(
 fn finish(flow: &mut Flow<AppState>) {
     flow.app.done = true;
     flow.app.inspect = None;
+}
+
+/// Client bytes of an unclaimed flow handed to the detectors: enough for a login exchange
+/// or a JSON upload, small enough to scan once per flow.
+pub const RAW_SAMPLE_BYTES: usize = 4096;
+
+/// Collects the first [`RAW_SAMPLE_BYTES`] of an unclaimed flow's client stream and emits them
+/// once; the flow is done after that.
+fn raw_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> bool {
+    let Some(insp) = flow.app.inspect.as_ref() else {
+        return true;
+    };
+    let data = insp.up.data();
+    if data.len() < RAW_SAMPLE_BYTES && !insp.up.is_capped() {
+        return false;
+    }
+    emit_sample(flow, cx.ts, cx.device_mac, sink);
+    true
+}
+
+/// Emits the buffered client bytes of a raw flow as a payload sample.
+fn emit_sample(flow: &Flow<AppState>, ts: Ts, device_mac: Option<MacAddr>, sink: &mut Sink<'_>) {
+    let Some(insp) = flow.app.inspect.as_ref() else {
+        return;
+    };
+    let data = insp.up.data();
+    if data.is_empty() {
+        return;
+    }
+    sink(Event::Payload(PayloadSample {
+        ts,
+        device_mac,
+        transport: Transport::Tcp,
+        client_ip: flow.client_ip,
+        client_port: flow.client_port,
+        server_ip: flow.server_ip,
+        server_port: flow.server_port,
+        domain: flow.domain.clone(),
+        bytes: data.get(..RAW_SAMPLE_BYTES).unwrap_or(data).to_vec(),
+    }));
 }
 
 /// Returns true when the flow needs no more inspection.
@@ -339,6 +386,11 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
                 insp.http.scanned = 0;
                 cx.counters.http_requests += 1;
                 insp.messages += 1;
+                let head = if cx.detectors {
+                    data.get(..h.head_len).unwrap_or_default().to_vec()
+                } else {
+                    Vec::new()
+                };
                 insp.up.consume(h.head_len);
                 if flow.domain.is_none() {
                     flow.domain = h.host.as_deref().map(host_name);
@@ -363,6 +415,7 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
                     content_length: h.content_length,
                     chunked: h.chunked,
                     body: Vec::new(),
+                    head,
                 };
                 let connect = rec.method.eq_ignore_ascii_case("CONNECT");
                 let st = &mut insp.http;
@@ -411,7 +464,20 @@ fn host_name(h: &str) -> String {
 }
 
 /// Emits what a flow still holds when it ends (a request whose body never completed).
-pub(super) fn flush_app(flow: &mut Flow<AppState>, sink: &mut Sink<'_>) {
+pub(super) fn flush_app(
+    flow: &mut Flow<AppState>,
+    device_mac: Option<MacAddr>,
+    sink: &mut Sink<'_>,
+) {
+    if flow
+        .app
+        .inspect
+        .as_ref()
+        .is_some_and(|i| i.kind == Kind::Raw)
+    {
+        emit_sample(flow, flow.last_ts, device_mac, sink);
+        return;
+    }
     if let Some(insp) = flow.app.inspect.as_mut() {
         if let Some(r) = insp.http.pending.take() {
             sink(Event::Http(r));

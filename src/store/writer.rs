@@ -88,6 +88,8 @@ impl KindCounts {
             Event::Flow(_) => &mut self.flows,
             Event::Device(_) => &mut self.devices,
             Event::Alert(_) => &mut self.alerts,
+            // Not stored (the pipeline never forwards them); nothing to count.
+            Event::Payload(_) => return,
         };
         *c = c.saturating_add(1);
     }

@@ -143,6 +143,7 @@ pub fn corpus_http() -> HttpRecord {
         content_length: None,
         chunked: false,
         body: Vec::new(),
+        head: Vec::new(),
     }
 }
 
