@@ -18,7 +18,7 @@ use std::net::IpAddr;
 
 use crate::decode::{self, dhcp, LinkType, Net, Packet, Transport as L4};
 use crate::detect::Detectors;
-use crate::event::{DhcpRecord, Event, FlowEnd, MacAddr, Transport, Ts, MICROS};
+use crate::event::{DhcpRecord, Event, FlowEnd, MacAddr, PayloadSample, Transport, Ts, MICROS};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::devices::DeviceTable;
 use crate::flow::domains::DomainMap;
@@ -43,6 +43,11 @@ impl Default for PipelineConfig {
         }
     }
 }
+
+/// Client datagrams of a UDP flow (other than DNS, DHCP and QUIC) sampled for the detectors,
+/// and the bytes of each: identifiers sent in clear over UDP show up in the first packets.
+const MAX_UDP_SAMPLES: u8 = 4;
+const UDP_SAMPLE_BYTES: usize = 1500;
 
 /// How often (packet time) idle flows, fragments and unanswered DNS queries are expired.
 const HOUSEKEEPING_INTERVAL: Ts = MICROS;
@@ -302,6 +307,25 @@ impl Pipeline {
                     dns.message(&wire, domains, counters, sink);
                 } else if matches!((d.src_port, d.dst_port), (68, 67) | (67, 68) | (67, 67)) {
                     Self::dhcp(devices, counters, ts, (src, src_mac), dst, d.payload, sink);
+                } else if *detectors_on
+                    && dir == Dir::Up
+                    && flow.server_port != 443
+                    && !d.payload.is_empty()
+                    && flow.app.udp_samples < MAX_UDP_SAMPLES
+                {
+                    flow.app.udp_samples += 1;
+                    let bytes = d.payload.get(..UDP_SAMPLE_BYTES).unwrap_or(d.payload);
+                    sink(Event::Payload(PayloadSample {
+                        ts,
+                        device_mac,
+                        transport,
+                        client_ip: flow.client_ip,
+                        client_port: flow.client_port,
+                        server_ip: flow.server_ip,
+                        server_port: flow.server_port,
+                        domain: flow.domain.clone(),
+                        bytes: bytes.to_vec(),
+                    }));
                 }
             }
             _ => {}

@@ -30,6 +30,8 @@ pub struct AppState {
     isn_up: Option<u32>,
     isn_down: Option<u32>,
     inspect: Option<Box<Inspect>>,
+    /// UDP datagrams of this flow already sampled for the detectors.
+    pub(super) udp_samples: u8,
 }
 
 #[derive(Debug)]
