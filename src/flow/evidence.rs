@@ -55,10 +55,10 @@ pub const DEFAULT_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 
 /// First capacity of a flow's byte buffer: a handshake plus a request head fit without
 /// regrowth, and a flow that never sends much costs little.
-const INITIAL_DATA_CAPACITY: usize = 2048;
+pub const INITIAL_DATA_CAPACITY: usize = 2048;
 
 /// First capacity of a flow's header list.
-const INITIAL_HEADS_CAPACITY: usize = 16;
+pub const INITIAL_HEADS_CAPACITY: usize = 16;
 
 /// Largest byte buffer one flow can need: both directions full of frame bytes.
 const MAX_DATA_CAPACITY: usize = 2 * MAX_BYTES_PER_DIR;
@@ -190,10 +190,13 @@ pub struct FlowFrames {
 }
 
 impl FlowFrames {
-    /// A keeper for a new flow. When `budget` is already exhausted the flow keeps nothing and
-    /// is counted in [`EvidenceBudget::flows_refused`].
+    /// A keeper for a new flow. When `budget` cannot hold even this flow's first buffers
+    /// ([`INITIAL_DATA_CAPACITY`] bytes and [`INITIAL_HEADS_CAPACITY`] headers) the flow keeps
+    /// nothing and is counted in [`EvidenceBudget::flows_refused`].
     pub fn new(budget: &EvidenceBudget) -> FlowFrames {
-        let stopped = budget.used() >= budget.cap();
+        let first = INITIAL_DATA_CAPACITY
+            .saturating_add(INITIAL_HEADS_CAPACITY.saturating_mul(std::mem::size_of::<Head>()));
+        let stopped = budget.used().saturating_add(first) > budget.cap();
         if stopped {
             budget.inner.flows_refused.fetch_add(1, Ordering::Relaxed);
         }
@@ -294,8 +297,7 @@ impl FlowFrames {
                 .heads
                 .capacity()
                 .saturating_mul(2)
-                .max(INITIAL_HEADS_CAPACITY)
-                .min(MAX_HEADS);
+                .clamp(INITIAL_HEADS_CAPACITY, MAX_HEADS);
             // The per-direction caps keep `len` below MAX_HEADS; refuse rather than grow past.
             if target <= self.heads.len() || !self.grow_heads(target) {
                 return false;

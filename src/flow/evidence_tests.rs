@@ -1,3 +1,6 @@
+// Tests index what they just asserted to exist.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
 use super::*;
 
 const T: Ts = 1_700_000_000_000_000;
