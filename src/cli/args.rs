@@ -77,4 +77,15 @@ pub enum Command {
     Devices(QueryArgs),
     /// Alerts raised by the detectors.
     Alerts(QueryArgs),
+    /// Write the evidence capture (pcap) of a warn or critical alert.
+    Evidence {
+        /// The alert's id (the `id` column of `phonehome alerts`).
+        id: i64,
+        /// Output file; `-` writes the capture to stdout.
+        #[arg(short, long, value_name = "OUT.pcap")]
+        out: PathBuf,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }

@@ -5,6 +5,7 @@
 mod analyze;
 mod args;
 mod demo;
+mod evidence;
 pub mod output;
 mod read;
 mod run;
@@ -46,6 +47,7 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Flows(q) => read::records(&args, read::Kind::Flows, q),
         Command::Devices(q) => read::records(&args, read::Kind::Devices, q),
         Command::Alerts(q) => read::records(&args, read::Kind::Alerts, q),
+        Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod conn;
 pub mod defrag;
 pub mod devices;
 pub mod domains;
+pub mod evidence;
 pub mod oui;
 pub mod reassembly;
 pub mod table;

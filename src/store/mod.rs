@@ -6,6 +6,7 @@
 //! read-only with [`open_read`]. WAL mode lets them read while the daemon writes. The layout
 //! of the stored data is described in [`schema`].
 
+pub mod evidence;
 pub mod insert;
 pub mod query;
 pub mod render;
