@@ -417,6 +417,9 @@ pub struct Alert {
     pub kind: AlertKind,
     pub device_mac: Option<MacAddr>,
     pub client_ip: Option<IpAddr>,
+    /// With the other endpoint fields, names the flow the alert is about (for its evidence);
+    /// not stored.
+    pub client_port: Option<u16>,
     pub server_ip: Option<IpAddr>,
     pub server_port: Option<u16>,
     /// "tcp", "udp", "quic", "dns", "http", … — the protocol the evidence was seen in.
@@ -451,6 +454,45 @@ pub struct PayloadSample {
     pub bytes: Vec<u8>,
 }
 
+/// The frames a flow kept (bounded), handed to the detectors when the flow ends; they pass
+/// them on as an [`EvidenceFile`] when the flow raised a warn or critical alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowEvidence {
+    pub transport: Transport,
+    pub client_ip: IpAddr,
+    pub client_port: u16,
+    pub server_ip: IpAddr,
+    pub server_port: u16,
+    pub frames: Vec<crate::flow::evidence::KeptFrame>,
+}
+
+impl FlowEvidence {
+    /// The flow's identity as evidence file names hash it.
+    pub fn flow_id(&self) -> String {
+        flow_id(
+            self.transport,
+            self.client_ip,
+            self.client_port,
+            self.server_ip,
+            self.server_port,
+        )
+    }
+}
+
+/// The identity of a flow (transport and both endpoints) as one string.
+pub fn flow_id(t: Transport, cip: IpAddr, cport: u16, sip: IpAddr, sport: u16) -> String {
+    format!("{} {cip} {cport} {sip} {sport}", t.as_str())
+}
+
+/// A pcap to write for an alert: the store writes it under its data directory as
+/// `store::evidence::evidence_name(alert_ts, flow_id)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceFile {
+    pub alert_ts: Ts,
+    pub flow_id: String,
+    pub frames: Vec<crate::flow::evidence::KeptFrame>,
+}
+
 /// Everything the analysis core emits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -463,4 +505,8 @@ pub enum Event {
     Alert(Alert),
     /// For the detectors only: the pipeline never hands these to the store.
     Payload(PayloadSample),
+    /// For the detectors only: a flow's kept frames at its end.
+    FlowFrames(FlowEvidence),
+    /// An evidence pcap for the store to write.
+    Evidence(EvidenceFile),
 }

@@ -16,6 +16,7 @@ fn leak(ts: i64, key: &str, severity: Severity) -> Alert {
         kind: AlertKind::PiiLeak,
         device_mac: Some(MacAddr([4, 0xf1, 0x28, 1, 2, 3])),
         client_ip: Some("192.168.8.23".parse().unwrap()),
+        client_port: Some(40000),
         server_ip: Some("203.0.113.77".parse().unwrap()),
         server_port: Some(80),
         proto: Some("http".into()),

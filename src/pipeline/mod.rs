@@ -18,7 +18,10 @@ use std::net::IpAddr;
 
 use crate::decode::{self, dhcp, LinkType, Net, Packet, Transport as L4};
 use crate::detect::Detectors;
-use crate::event::{DhcpRecord, Event, FlowEnd, MacAddr, PayloadSample, Transport, Ts, MICROS};
+use crate::event::{
+    DhcpRecord, Event, FlowEnd, FlowEvidence, MacAddr, PayloadSample, Transport, Ts, MICROS,
+};
+use crate::flow::evidence::{EvidenceBudget, FlowFrames};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::devices::DeviceTable;
 use crate::flow::domains::DomainMap;
@@ -67,6 +70,8 @@ pub struct Pipeline {
     detectors: Option<Box<Detectors>>,
     /// Detectors are on: keep request heads and sample unclaimed payloads for them.
     detectors_on: bool,
+    /// Caps the evidence frames all flows keep together.
+    budget: EvidenceBudget,
 }
 
 /// Where a packet's records go.
@@ -85,6 +90,7 @@ impl Pipeline {
             counters: Counters::default(),
             detectors: None,
             detectors_on: false,
+            budget: EvidenceBudget::default(),
         }
     }
 
@@ -164,7 +170,7 @@ impl Pipeline {
                     sink(Event::Device(ev));
                 }
             }
-            Net::Ip(ip) => self.ip(ts, &pkt, ip, data.len() as u32, sink),
+            Net::Ip(ip) => self.ip(ts, &pkt, ip, (link, data), sink),
             Net::Other => self.counters.other_net += 1,
         }
     }
@@ -174,7 +180,7 @@ impl Pipeline {
         ts: Ts,
         pkt: &Packet<'_>,
         ip: &decode::IpPacket<'_>,
-        frame_len: u32,
+        frame: (LinkType, &[u8]),
         sink: &mut Sink<'_>,
     ) {
         match ip.src {
@@ -197,7 +203,7 @@ impl Pipeline {
             };
             self.counters.reassembled += 1;
             let l4 = decode::transport::parse(ip.proto, &whole);
-            self.transport(ts, ip.src, ip.dst, src_mac, dst_mac, l4, frame_len, sink);
+            self.transport(ts, ip.src, ip.dst, src_mac, dst_mac, l4, frame, sink);
             return;
         }
         self.transport(
@@ -207,7 +213,7 @@ impl Pipeline {
             src_mac,
             dst_mac,
             ip.transport,
-            frame_len,
+            frame,
             sink,
         );
     }
@@ -221,9 +227,10 @@ impl Pipeline {
         src_mac: Option<MacAddr>,
         dst_mac: Option<MacAddr>,
         l4: L4<'_>,
-        frame_len: u32,
+        (link, frame): (LinkType, &[u8]),
         sink: &mut Sink<'_>,
     ) {
+        let frame_len = frame.len() as u32;
         let (transport, sport, dport, flags) = match l4 {
             L4::Tcp(t) => (Transport::Tcp, t.src_port, t.dst_port, t.flags),
             L4::Udp(u) => (Transport::Udp, u.src_port, u.dst_port, 0),
@@ -256,6 +263,7 @@ impl Pipeline {
             counters,
             cfg,
             detectors_on,
+            budget,
             ..
         } = self;
         let mut ended = |f: Flow<AppState>, end: FlowEnd| {
@@ -278,6 +286,12 @@ impl Pipeline {
             }
         }
         let device_mac = device_of(devices, flow);
+        if *detectors_on && keeps_evidence(flow) {
+            flow.app
+                .frames
+                .get_or_insert_with(|| FlowFrames::new(budget))
+                .push(ts, link, frame, dir);
+        }
         match l4 {
             L4::Tcp(seg) => {
                 let mut cx = tcp::Ctx {
@@ -380,6 +394,16 @@ impl Pipeline {
         let device_mac = device_of(devices, &f);
         tcp::flush_app(&mut f, device_mac, sink);
         sink(Event::Flow(f.record(device_mac, end)));
+        if let Some(frames) = f.app.frames.take().filter(|k| !k.is_empty()) {
+            sink(Event::FlowFrames(FlowEvidence {
+                transport: f.transport,
+                client_ip: f.client_ip,
+                client_port: f.client_port,
+                server_ip: f.server_ip,
+                server_port: f.server_port,
+                frames: frames.take(),
+            }));
+        }
     }
 
     fn housekeeping(&mut self, now: Ts, sink: &mut Sink<'_>) {
@@ -446,6 +470,20 @@ fn device_of<A>(devices: &DeviceTable, f: &Flow<A>) -> Option<MacAddr> {
     f.client_mac
         .filter(|m| !m.is_multicast() && !m.is_zero())
         .or_else(|| devices.mac_for(f.client_ip))
+}
+
+/// Frames kept for evidence per UDP flow (and per TCP flow whose protocol is still unknown).
+const EVIDENCE_PACKETS: u64 = 16;
+
+/// Whether this packet of `f` is kept as evidence: TCP flows while they are inspected
+/// (encrypted payloads are not worth keeping once the ClientHello is seen), UDP flows for
+/// their first packets.
+fn keeps_evidence(f: &Flow<AppState>) -> bool {
+    let packets = f.packets_up + f.packets_down;
+    match f.transport {
+        Transport::Tcp => f.app.inspecting() || packets <= 3,
+        _ => packets <= EVIDENCE_PACKETS,
+    }
 }
 
 /// DNS, mDNS and LLMNR ports.

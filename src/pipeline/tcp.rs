@@ -10,6 +10,7 @@ use crate::decode::tls::{self, TlsScan};
 use crate::decode::{ja, tcp_flags, TcpSegment};
 use crate::event::{Event, HttpRecord, MacAddr, PayloadSample, TlsRecord, Transport, Ts};
 use crate::flow::domains::DomainMap;
+use crate::flow::evidence::FlowFrames;
 use crate::flow::reassembly::StreamBuf;
 use crate::flow::table::{Dir, Flow};
 
@@ -32,6 +33,15 @@ pub struct AppState {
     inspect: Option<Box<Inspect>>,
     /// UDP datagrams of this flow already sampled for the detectors.
     pub(super) udp_samples: u8,
+    /// Frames kept as evidence (detectors on only).
+    pub(super) frames: Option<FlowFrames>,
+}
+
+impl AppState {
+    /// Still decoding this flow's application data.
+    pub(super) fn inspecting(&self) -> bool {
+        !self.done
+    }
 }
 
 #[derive(Debug)]

@@ -27,8 +27,8 @@ pub fn event(conn: &Connection, ev: &Event) -> rusqlite::Result<()> {
         Event::Flow(r) => flow(conn, r),
         Event::Device(r) => device(conn, r),
         Event::Alert(r) => alert(conn, r),
-        // Detector input only: never stored.
-        Event::Payload(_) => Ok(()),
+        // Detector input only, or files rather than rows: nothing to insert.
+        Event::Payload(_) | Event::FlowFrames(_) | Event::Evidence(_) => Ok(()),
     }
 }
 

@@ -76,6 +76,8 @@ pub struct KindCounts {
     pub devices: u64,
     /// Alerts (new or merged into an open one).
     pub alerts: u64,
+    /// Evidence pcaps written.
+    pub evidence: u64,
 }
 
 impl KindCounts {
@@ -88,8 +90,9 @@ impl KindCounts {
             Event::Flow(_) => &mut self.flows,
             Event::Device(_) => &mut self.devices,
             Event::Alert(_) => &mut self.alerts,
+            Event::Evidence(_) => &mut self.evidence,
             // Not stored (the pipeline never forwards them); nothing to count.
-            Event::Payload(_) => return,
+            Event::Payload(_) | Event::FlowFrames(_) => return,
         };
         *c = c.saturating_add(1);
     }
@@ -113,6 +116,7 @@ impl KindCounts {
         self.flows = self.flows.saturating_add(o.flows);
         self.devices = self.devices.saturating_add(o.devices);
         self.alerts = self.alerts.saturating_add(o.alerts);
+        self.evidence = self.evidence.saturating_add(o.evidence);
     }
 }
 
@@ -231,6 +235,7 @@ impl Writer {
             retention_days: cfg.retention_days,
             shared: Arc::clone(&shared),
             stats: WriterStats::default(),
+            data_dir: super::evidence::data_dir_of(path),
             logged: Vec::new(),
         };
         let handle = std::thread::Builder::new()
@@ -293,6 +298,8 @@ struct WriterThread {
     retention_days: u32,
     shared: Arc<Shared>,
     stats: WriterStats,
+    /// Folder of the database: evidence pcaps go to its `evidence/` subfolder.
+    data_dir: std::path::PathBuf,
     /// Error kinds already logged (at most one entry per `ErrorCode`, plus None for non-SQLite
     /// errors), so a full disk logs once, not once per batch.
     logged: Vec<Option<ErrorCode>>,
@@ -380,6 +387,24 @@ impl WriterThread {
         }
     }
 
+    /// Writes the evidence pcaps of a batch (files, outside the SQL transaction). A failure
+    /// (disk full) loses that file, is counted and logged once; the rows still go in.
+    fn write_evidence(&mut self, batch: &[Item]) {
+        for item in batch {
+            if let Item::Event(Event::Evidence(e)) = item {
+                if let Err(err) =
+                    super::evidence::write_pcap(&self.data_dir, e.alert_ts, &e.flow_id, &e.frames)
+                {
+                    self.stats.lost_events = self.stats.lost_events.saturating_add(1);
+                    if !self.logged.contains(&None) {
+                        self.logged.push(None);
+                        tracing::warn!(error = %err, "evidence pcap not written");
+                    }
+                }
+            }
+        }
+    }
+
     fn snapshot(&self) -> WriterStats {
         WriterStats {
             dropped_queue: self.shared.dropped.load(Ordering::Relaxed),
@@ -392,6 +417,7 @@ impl WriterThread {
         if batch.is_empty() {
             return;
         }
+        self.write_evidence(batch);
         let store_drops = self.shared.dropped.load(Ordering::Relaxed);
         let result = write_batch(&mut self.conn, batch, store_drops);
         match result {
