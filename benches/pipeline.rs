@@ -87,7 +87,7 @@ impl Tally {
             Event::Flow(_) => self.flow += 1,
             Event::Device(_) => self.device += 1,
             Event::Alert(_) => self.alert += 1,
-            Event::Payload(_) => {}
+            Event::Payload(_) | Event::FlowFrames(_) | Event::Evidence(_) => {}
         }
     }
 }

@@ -367,6 +367,7 @@ fn alert(key: &str, detail: serde_json::Value) -> Alert {
         kind: AlertKind::PiiLeak,
         device_mac: Some(PHONE_MAC),
         client_ip: Some("192.168.8.23".parse().unwrap()),
+        client_port: Some(40000),
         server_ip: Some("203.0.113.77".parse().unwrap()),
         server_port: Some(80),
         proto: Some("http".into()),
