@@ -22,6 +22,9 @@ use super::Identifier;
 /// Latitudes and longitudes remembered per scan for pairing: bounds the pairing state.
 const MAX_COORDS: usize = 8;
 
+/// Farthest apart (bytes) a latitude and a longitude may be to make a pair.
+const MAX_PAIR_DISTANCE: usize = 256;
+
 /// Longest e-mail local part (RFC 5321) and domain looked at, in bytes.
 const MAX_EMAIL_LOCAL: usize = 64;
 const MAX_EMAIL_DOMAIN: usize = 253;
@@ -123,6 +126,9 @@ fn digit_runs(b: &[u8], mcc: &MccTable, emit: &mut Emit<'_>) {
     }
     for (lat, lon) in lats.iter().zip(lons.iter()) {
         if let (Some((ls, le, lk)), Some((os, oe, _))) = (lat, lon) {
+            if ls.abs_diff(*os) > MAX_PAIR_DISTANCE {
+                continue;
+            }
             let pair = format!("{},{}", text(b, *ls, *le), text(b, *os, *oe));
             emit(Identifier::Location, &pair, key_text(b, Some(lk)));
         }
