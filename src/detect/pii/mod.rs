@@ -272,9 +272,11 @@ impl PiiScanner {
             _ => body.get(..MAX_INFLATED).unwrap_or(body),
         };
         self.layer(Place::Body, text, None, base, out);
+        const FORM: &[u8] = b"application/x-www-form-urlencoded";
         let form = content_type.is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .contains("application/x-www-form-urlencoded")
+            ct.as_bytes()
+                .windows(FORM.len())
+                .any(|w| w.eq_ignore_ascii_case(FORM))
         }) || looks_like_form(text);
         let mut dec = Vec::new();
         if percent_decode(text, form, &mut dec) {

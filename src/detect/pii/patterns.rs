@@ -95,7 +95,8 @@ fn digit_runs(b: &[u8], mcc: &MccTable, emit: &mut Emit<'_>) {
                 i += 1;
             }
             let frac_end = i;
-            let lone = !dotted_before && !(at(b, i) == b'.' && at(b, i + 1).is_ascii_digit());
+            let dotted_after = at(b, i) == b'.' && at(b, i + 1).is_ascii_digit();
+            let lone = !(dotted_before || dotted_after);
             while (at(b, i) == b'.' && at(b, i + 1).is_ascii_digit()) || at(b, i).is_ascii_digit() {
                 i += 1;
             }
@@ -227,21 +228,27 @@ fn emails(b: &[u8], emit: &mut Emit<'_>) {
             e -= 1; // a sentence's full stop is not part of the domain
         }
         let (local, domain) = (text(b, s, at_pos), text(b, at_pos + 1, e));
-        let tld = domain.rsplit('.').next().unwrap_or("");
-        let ok = !local.is_empty()
-            && !local_byte(before(b, s, 1))
-            && !local.starts_with('.')
-            && !(before(b, s, 1) == b'/' && before(b, s, 2) == b'/') // URL user info
-            && domain.contains('.')
-            && domain.split('.').all(|l| !l.is_empty())
-            && (2..=24).contains(&tld.len())
-            && tld.bytes().all(|c| c.is_ascii_alphabetic())
-            && !FILE_EXTS.iter().any(|x| x.eq_ignore_ascii_case(tld));
+        // Stopped by the length bound, not a delimiter; or `//user@host` URL user info.
+        let cut =
+            local_byte(before(b, s, 1)) || (before(b, s, 1) == b'/' && before(b, s, 2) == b'/');
+        let ok = !cut && email_ok(local, domain);
         if ok {
             let key = key_before(b, s);
             emit(Identifier::Email, text(b, s, e), key_text(b, key.as_ref()));
         }
     }
+}
+
+/// Shape checks of an e-mail address's two halves.
+fn email_ok(local: &str, domain: &str) -> bool {
+    let tld = domain.rsplit('.').next().unwrap_or("");
+    if local.is_empty() || local.starts_with('.') || !domain.contains('.') {
+        return false;
+    }
+    domain.split('.').all(|l| !l.is_empty())
+        && (2..=24).contains(&tld.len())
+        && tld.bytes().all(|c| c.is_ascii_alphabetic())
+        && !FILE_EXTS.iter().any(|x| x.eq_ignore_ascii_case(tld))
 }
 
 /// Pass 4: values that only their key makes an identifier.
