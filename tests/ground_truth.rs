@@ -264,7 +264,7 @@ fn analyse(pcap: &Path) -> Seen {
             seen.flows
                 .push((f.client_ip, f.client_port, f.server_ip, f.device_mac));
         }
-        Event::Alert(_) | Event::Payload(_) => {}
+        Event::Alert(_) | Event::Payload(_) | Event::FlowFrames(_) | Event::Evidence(_) => {}
     };
     let mut src = FileSource::open(pcap).expect("open generated capture");
     let mut last_ts = Ts::MIN;

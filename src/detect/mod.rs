@@ -6,6 +6,8 @@
 //! are forwarded too, and fed back to the detectors that escalate on them (the boot window).
 //! Payload samples stop here: they are detector input only.
 
+pub mod pii;
+
 use crate::event::{Alert, Event, Ts};
 
 /// Every detector and the data they use.
