@@ -238,7 +238,16 @@ fn json_records_follow_the_contract() {
         .unwrap()
         .iter()
         .any(|i| i == "192.168.8.23"));
-    assert!(run("alerts").is_empty());
+    let alerts = run("alerts");
+    let leak = alerts
+        .iter()
+        .find(|a| a["kind"] == "pii_leak" && a["detail"]["identifier"] == "imei")
+        .expect("the demo's IMEI leak");
+    assert_eq!(leak["severity"], "critical");
+    assert_eq!(leak["domain"], "zzhc.vnet.cn");
+    assert_eq!(leak["detail"]["value"], "…7518");
+    assert!(!leak.to_string().contains("490154203237518"), "identifiers are masked");
+    assert!(leak["detail"]["evidence"].as_str().unwrap().ends_with(".pcap"));
 }
 
 #[test]

@@ -10,6 +10,7 @@ use anyhow::Context;
 use super::Args;
 use crate::capture::file::FileSource;
 use crate::config::Config;
+use crate::detect::Detectors;
 use crate::pipeline::{Counters, Pipeline, PipelineConfig};
 use crate::store::writer::{EventSink, Writer, WriterConfig};
 use crate::store::CaptureStats;
@@ -52,10 +53,19 @@ pub(super) struct FileOutcome {
     pub error: Option<String>,
 }
 
-/// Runs one capture file through a fresh pipeline into `sink`. A read error stops the file
-/// (reported in the outcome); everything before it has been sent.
-pub(super) fn analyze_file(path: &Path, pcfg: PipelineConfig, sink: &EventSink) -> FileOutcome {
-    let mut pipe = Pipeline::new(pcfg);
+/// Runs one capture file through a fresh pipeline (with `detectors`, when given) into `sink`.
+/// A read error stops the file (reported in the outcome); everything before it has been
+/// sent. Returns the detectors for the next file.
+pub(super) fn analyze_file(
+    path: &Path,
+    pcfg: PipelineConfig,
+    detectors: Option<Detectors>,
+    sink: &EventSink,
+) -> (FileOutcome, Option<Detectors>) {
+    let mut pipe = match detectors {
+        Some(d) => Pipeline::with_detectors(pcfg, d),
+        None => Pipeline::new(pcfg),
+    };
     let mut error = None;
     match FileSource::open(path) {
         Err(e) => error = Some(e.to_string()),
@@ -82,7 +92,7 @@ pub(super) fn analyze_file(path: &Path, pcfg: PipelineConfig, sink: &EventSink) 
         0,
         sink,
     ));
-    FileOutcome { counters, error }
+    (FileOutcome { counters, error }, pipe.take_detectors())
 }
 
 /// The counters row stored for a run or a file.
@@ -106,8 +116,17 @@ pub(super) fn capture_stats(
     }
 }
 
-pub(super) fn analyze_cmd(args: &Args, pcaps: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub(super) fn analyze_cmd(
+    args: &Args,
+    pcaps: &[PathBuf],
+    no_detect: bool,
+) -> anyhow::Result<ExitCode> {
     let (cfg, db) = load(args)?;
+    let mut detectors = if no_detect {
+        None
+    } else {
+        Some(super::setup::detectors(&cfg)?)
+    };
     // Capture files carry their own (often old) timestamps: retention would delete their
     // records as they are written, so an offline run never prunes.
     let wcfg = WriterConfig {
@@ -121,7 +140,8 @@ pub(super) fn analyze_cmd(args: &Args, pcaps: &[PathBuf]) -> anyhow::Result<Exit
     let mut total = Counters::default();
     let start = Instant::now();
     for path in pcaps {
-        let out = analyze_file(path, pcfg, &sink);
+        let (out, back) = analyze_file(path, pcfg, detectors.take(), &sink);
+        detectors = back;
         if let Some(e) = &out.error {
             eprintln!("phonehome: {e}");
             failed = true;

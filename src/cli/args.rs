@@ -51,6 +51,9 @@ pub enum Command {
     Analyze {
         #[arg(required = true, value_name = "PCAP")]
         pcaps: Vec<PathBuf>,
+        /// Records only: run no detector (no alerts), e.g. to measure their cost.
+        #[arg(long)]
+        no_detect: bool,
     },
     /// Analyse the built-in sample capture (a phone joining the AP) and show what it found.
     Demo {

@@ -42,7 +42,8 @@ pub(super) fn demo(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
         },
     )?;
     let sink = writer.sink();
-    let out = analyze_file(&pcap, PipelineConfig::default(), &sink);
+    let detectors = super::setup::detectors(&crate::config::Config::default())?;
+    let (out, _) = analyze_file(&pcap, PipelineConfig::default(), Some(detectors), &sink);
     drop(sink);
     writer.finish()?;
     if let Some(e) = out.error {
@@ -58,6 +59,7 @@ pub(super) fn demo(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
         out.counters.frames
     )?;
     for (kind, title) in [
+        (Kind::Alerts, "Alerts — what deserves a look"),
         (Kind::Devices, "Devices — who joined"),
         (Kind::Dhcp, "DHCP — how the phone identified itself"),
         (Kind::Dns, "DNS — what it looked up"),

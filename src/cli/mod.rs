@@ -9,6 +9,7 @@ mod evidence;
 pub mod output;
 mod read;
 mod run;
+mod setup;
 pub mod since;
 
 use std::io;
@@ -37,7 +38,7 @@ pub fn main() -> ExitCode {
 fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         Command::Run { iface } => run::run(&args, iface.as_deref()),
-        Command::Analyze { pcaps } => analyze::analyze_cmd(&args, pcaps),
+        Command::Analyze { pcaps, no_detect } => analyze::analyze_cmd(&args, pcaps, *no_detect),
         Command::Demo { keep } => demo::demo(keep.as_deref()),
         Command::Status { json } => read::status(&args, *json),
         Command::Dns(q) => read::records(&args, read::Kind::Dns, q),

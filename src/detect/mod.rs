@@ -3,39 +3,209 @@
 //!
 //! [`Detectors::process`] sits between the pipeline and its sink: every event passes through it
 //! once, is enriched (a flow's country and AS), inspected, and forwarded; the alerts it raises
-//! are forwarded too, and fed back to the detectors that escalate on them (the boot window).
-//! Payload samples stop here: they are detector input only.
+//! are forwarded too (after the allowlist), and fed back to the detectors that escalate on
+//! them (the boot window). Payload samples and flow frames stop here: they are detector input.
+//!
+//! Evidence: a warn or critical alert about one flow names the pcap its flow's kept frames
+//! will be written to (`detail.evidence`); when that flow ends, its frames go on to the store
+//! as an [`EvidenceFile`].
 
+pub mod leaks;
 pub mod pii;
 
-use crate::event::{Alert, Event, Ts};
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::event::{
+    flow_id, Alert, AlertKind, Event, EvidenceFile, MacAddr, Severity, Transport, Ts,
+};
+use crate::store::evidence::evidence_name;
+
+/// Flows waiting for their evidence at most: bounds memory if flows never end.
+const MAX_EVIDENCE_WANTED: usize = 4096;
 
 /// Every detector and the data they use.
-#[derive(Default)]
 pub struct Detectors {
-    /// Alerts raised, by kind order of [`crate::event::AlertKind::ALL`].
-    pub raised: u64,
+    leaks: leaks::LeakDetector,
+    /// Flows whose frames become evidence when they end: flow id → time of the first alert.
+    wanted: FxHashMap<String, Ts>,
+    /// Domains (and their subdomains) whose alerts other than pii_leak/ioc_match are silenced.
+    allow: Vec<String>,
+    /// Alerts raised, per kind (index of [`AlertKind::ALL`]).
+    pub raised: [u64; AlertKind::ALL.len()],
+}
+
+/// What the detectors need from the configuration and the loaded data.
+pub struct DetectorsSetup {
+    pub pii: pii::PiiScanner,
+    pub allow: Vec<String>,
 }
 
 impl Detectors {
+    pub fn new(setup: DetectorsSetup) -> Detectors {
+        Detectors {
+            leaks: leaks::LeakDetector::new(setup.pii),
+            wanted: FxHashMap::default(),
+            allow: setup.allow,
+            raised: [0; AlertKind::ALL.len()],
+        }
+    }
+
     /// Inspects one event, forwards it and any alerts it raises to `sink`.
     pub fn process(&mut self, ev: Event, sink: &mut dyn FnMut(Event)) {
         let mut alerts: Vec<Alert> = Vec::new();
-        self.inspect(&ev, &mut alerts);
-        if !matches!(ev, Event::Payload(_)) {
-            sink(ev);
+        match ev {
+            Event::FlowFrames(f) => {
+                if let Some(ts) = self.wanted.remove(&f.flow_id()) {
+                    sink(Event::Evidence(EvidenceFile {
+                        alert_ts: ts,
+                        flow_id: f.flow_id(),
+                        frames: f.frames,
+                    }));
+                }
+                return;
+            }
+            Event::Payload(ref p) => {
+                self.leaks.payload(p, &mut alerts);
+            }
+            _ => {
+                self.inspect(&ev, &mut alerts);
+                sink(ev);
+            }
         }
-        for a in alerts {
-            self.raised += 1;
+        self.emit(alerts, sink);
+    }
+
+    fn inspect(&mut self, ev: &Event, out: &mut Vec<Alert>) {
+        match ev {
+            Event::Http(r) => self.leaks.http(r, out),
+            Event::Dns(r) if !r.response_only => self.leaks.dns(r, out),
+            _ => {}
+        }
+    }
+
+    /// Applies the allowlist, records evidence wishes and forwards alerts.
+    fn emit(&mut self, alerts: Vec<Alert>, sink: &mut dyn FnMut(Event)) {
+        for mut a in alerts {
+            if self.allowed(&a) {
+                continue;
+            }
+            self.want_evidence(&mut a);
+            if let Some(i) = AlertKind::ALL.iter().position(|k| *k == a.kind) {
+                self.raised[i] = self.raised[i].saturating_add(1);
+            }
             sink(Event::Alert(a));
         }
     }
 
-    fn inspect(&mut self, _ev: &Event, _out: &mut Vec<Alert>) {}
+    /// True when the allowlist silences `a` (never pii_leak or ioc_match).
+    fn allowed(&self, a: &Alert) -> bool {
+        if matches!(a.kind, AlertKind::PiiLeak | AlertKind::IocMatch) {
+            return false;
+        }
+        let Some(d) = a.domain.as_deref() else {
+            return false;
+        };
+        self.allow.iter().any(|al| domain_within(d, al))
+    }
+
+    /// A warn or critical alert about one flow names its evidence file and asks for the
+    /// flow's frames.
+    fn want_evidence(&mut self, a: &mut Alert) {
+        if a.severity < Severity::Warn {
+            return;
+        }
+        let (Some(cip), Some(cport), Some(sip), Some(sport)) =
+            (a.client_ip, a.client_port, a.server_ip, a.server_port)
+        else {
+            return;
+        };
+        let transport = match a.proto.as_deref() {
+            Some("udp") | Some("dns") | Some("quic") => Transport::Udp,
+            _ => Transport::Tcp,
+        };
+        let id = flow_id(transport, cip, cport, sip, sport);
+        let ts = match self.wanted.get(&id) {
+            Some(ts) => *ts,
+            None => {
+                if self.wanted.len() >= MAX_EVIDENCE_WANTED {
+                    return;
+                }
+                self.wanted.insert(id.clone(), a.ts);
+                a.ts
+            }
+        };
+        if let serde_json::Value::Object(m) = &mut a.detail {
+            m.insert(
+                "evidence".into(),
+                serde_json::Value::String(evidence_name(ts, &id)),
+            );
+        }
+    }
 
     /// Time-driven work (closing windows) at packet time `now`.
     pub fn tick(&mut self, _now: Ts, _sink: &mut dyn FnMut(Event)) {}
 
     /// End of capture: close every open window.
     pub fn finish(&mut self, _sink: &mut dyn FnMut(Event)) {}
+}
+
+/// True when `name` is `domain` or one of its subdomains (both lowercase, no trailing dot).
+pub fn domain_within(name: &str, domain: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    name.eq_ignore_ascii_case(domain)
+        || (name.len() > domain.len()
+            && name
+                .get(name.len() - domain.len()..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(domain))
+            && name.as_bytes().get(name.len() - domain.len() - 1) == Some(&b'.'))
+}
+
+/// The common fields of an alert about a conversation between a device and a server.
+#[allow(clippy::too_many_arguments)]
+pub fn alert(
+    ts: Ts,
+    kind: AlertKind,
+    severity: Severity,
+    device_mac: Option<MacAddr>,
+    client: Option<(IpAddr, u16)>,
+    server: Option<(IpAddr, u16)>,
+    proto: &str,
+    domain: Option<&str>,
+    summary: String,
+    detail: serde_json::Value,
+    dedup_key: String,
+) -> Alert {
+    Alert {
+        ts,
+        severity,
+        kind,
+        device_mac,
+        client_ip: client.map(|c| c.0),
+        client_port: client.map(|c| c.1),
+        server_ip: server.map(|s| s.0),
+        server_port: server.map(|s| s.1),
+        proto: Some(proto.to_owned()),
+        domain: domain.map(str::to_owned),
+        country: None,
+        asn: None,
+        summary,
+        detail,
+        dedup_key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::domain_within;
+
+    #[test]
+    fn subdomains_are_within_their_parent_only() {
+        assert!(domain_within("a.b.example.com", "example.com"));
+        assert!(domain_within("Example.com.", "example.com"));
+        assert!(!domain_within("notexample.com", "example.com"));
+        assert!(!domain_within("example.com.evil", "example.com"));
+        assert!(!domain_within("com", "example.com"));
+    }
 }

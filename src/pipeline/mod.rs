@@ -21,10 +21,10 @@ use crate::detect::Detectors;
 use crate::event::{
     DhcpRecord, Event, FlowEnd, FlowEvidence, MacAddr, PayloadSample, Transport, Ts, MICROS,
 };
-use crate::flow::evidence::{EvidenceBudget, FlowFrames};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::devices::DeviceTable;
 use crate::flow::domains::DomainMap;
+use crate::flow::evidence::{EvidenceBudget, FlowFrames};
 use crate::flow::table::{Dir, Flow, FlowConfig, FlowTable, PacketMeta};
 
 use dns::DnsPairing;
@@ -101,6 +101,12 @@ impl Pipeline {
         p.detectors = Some(Box::new(detectors));
         p.detectors_on = true;
         p
+    }
+
+    /// Takes the detectors back (to reuse them for the next capture file).
+    pub fn take_detectors(&mut self) -> Option<Detectors> {
+        self.detectors_on = false;
+        self.detectors.take().map(|d| *d)
     }
 
     /// The detectors, if on (e.g. to reload indicators on SIGHUP).
