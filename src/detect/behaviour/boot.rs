@@ -47,7 +47,9 @@ const SUMMARY_NAMES: usize = 3;
 /// What escalates a boot window to critical.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mark {
+    /// A pii_leak alert of the device.
     PiiLeak,
+    /// A watched_destination of the device (flow or fed-back alert).
     Watched,
 }
 
@@ -56,11 +58,17 @@ pub enum Mark {
 pub struct Destination {
     /// Time of the first contact.
     pub first_ts: Ts,
+    /// Normalised domain, when a DNS answer, SNI or Host named it.
     pub domain: Option<String>,
+    /// Server address.
     pub server_ip: IpAddr,
+    /// Server port of the first contact.
     pub server_port: u16,
+    /// Country, AS number and AS organisation of the address (flows only).
     pub country: Option<String>,
+    /// See `country`.
     pub asn: Option<u32>,
+    /// See `country`.
     pub as_org: Option<String>,
 }
 

@@ -134,13 +134,21 @@ pub fn device_label(mac: Option<MacAddr>) -> String {
 /// Where an alert points: the device and the destination columns of [`Alert`].
 #[derive(Clone, Debug, Default)]
 pub struct Target {
+    /// The device (client MAC).
     pub device_mac: Option<MacAddr>,
+    /// The device's address.
     pub client_ip: Option<IpAddr>,
+    /// The destination's address.
     pub server_ip: Option<IpAddr>,
+    /// The destination's port.
     pub server_port: Option<u16>,
+    /// The protocol the evidence was seen in ("tcp", "http", "dns", "ftp", …).
     pub proto: Option<String>,
+    /// The destination's normalised domain, when one named it.
     pub domain: Option<String>,
+    /// ISO 3166 alpha-2 country of `server_ip`.
     pub country: Option<String>,
+    /// Autonomous system of `server_ip`.
     pub asn: Option<u32>,
 }
 

@@ -12,16 +12,18 @@
 //! Invariants:
 //! - Packet time only: "now" is the latest event time seen (never the wall clock), so a
 //!   replayed capture gives the same alerts as the live run.
-//! - Bounded state: [`boot::MAX_DEVICES`] devices, [`boot::MAX_BOOT_DESTINATIONS`] per boot
-//!   window, [`beacon::MAX_SERIES`] (device, destination) series of
-//!   [`beacon::MAX_HISTORY`] start times each, [`cleartext::MAX_SCANNED_FLOWS`] STARTTLS notes;
-//!   the oldest entry makes room for a new one.
+//! - Bounded state: [`MAX_DEVICES`] devices, [`MAX_BOOT_DESTINATIONS`] per boot window,
+//!   [`beacon::MAX_SERIES`] (device, destination) series of [`beacon::MAX_HISTORY`] start
+//!   times each, [`MAX_SCANNED_FLOWS`] STARTTLS notes; the oldest entry makes room for a new
+//!   one. Boot windows close [`BOOT_REPORT_GRACE`] after their end (flows are reported when
+//!   they end).
 //! - The allowlist ([`BehaviourConfig::allow`]) drops every alert of these kinds whose domain
 //!   (or a parent) is listed; pii_leak and ioc_match are never produced here.
 //! - Repeats are emitted as they happen; the store merges them into one counted alert per kind,
 //!   device, destination and `dedup_key` (see `store::insert::ALERT_MERGE_WINDOW`).
 //! - No identifier in clear in a summary or detail: MACs and user names are masked
-//!   ([`common::mask`]), passwords are never seen by this module.
+//!   ([`common::mask`]); passwords are never kept (the line scanner reports only that one was
+//!   sent).
 
 pub mod beacon;
 mod boot;
@@ -107,10 +109,15 @@ impl Default for BehaviourConfig {
 pub struct ClientBytes<'a> {
     /// Time of the packet that completed (or last extended) `bytes`.
     pub ts: Ts,
+    /// The device the flow belongs to.
     pub device_mac: Option<MacAddr>,
+    /// Client side of the flow, as in its [`FlowRecord`].
     pub client_ip: IpAddr,
+    /// Client port, as in the flow's record.
     pub client_port: u16,
+    /// Server side of the flow, as in its record.
     pub server_ip: IpAddr,
+    /// Server port: selects the protocol ([`crate::decode::lineproto::is_cleartext_port`]).
     pub server_port: u16,
     /// The flow's domain, if DNS/SNI/Host named it (for the allowlist and the alert).
     pub domain: Option<&'a str>,
@@ -164,7 +171,8 @@ impl Behaviour {
 
     /// Feeds the first client bytes of a TCP flow on a cleartext-protocol port: raises
     /// cleartext_credentials when a login is seen, and notes a STARTTLS upgrade so that the
-    /// flow's record raises no cleartext_protocol. Call it before the flow's [`FlowRecord`].
+    /// flow's record raises no cleartext_protocol. Call it once per flow (when its buffer of
+    /// client bytes is full or the flow ends), before the flow's [`FlowRecord`].
     pub fn observe_client_bytes(&mut self, cb: &ClientBytes<'_>, out: &mut dyn FnMut(Alert)) {
         let finding = crate::decode::lineproto::scan_client_line_protocol(cb.server_port, cb.bytes);
         let Some(protocol) = finding.protocol else {
