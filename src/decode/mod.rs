@@ -15,6 +15,7 @@ pub mod gtp;
 pub mod http;
 pub mod ip;
 pub mod ja;
+pub mod lineproto;
 pub mod link;
 pub mod tls;
 pub mod transport;

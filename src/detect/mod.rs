@@ -10,6 +10,7 @@
 //! will be written to (`detail.evidence`); when that flow ends, its frames go on to the store
 //! as an [`EvidenceFile`].
 
+pub mod behaviour;
 pub mod leaks;
 pub mod pii;
 
