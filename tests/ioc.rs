@@ -12,6 +12,55 @@ use proptest::prelude::*;
 
 const IOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ioc");
 
+/// Counts the heap bytes each thread holds and its peak, to measure what a load costs
+/// (thread-local, so the other tests running in parallel do not disturb the figure).
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static NOW: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(n: isize) {
+        let _ = NOW.try_with(|c| {
+            let v = c.get() + n;
+            c.set(v);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+        });
+    }
+
+    // SAFETY: every call is forwarded unchanged to the system allocator; only counters change.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            add(l.size() as isize);
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            add(-(l.size() as isize));
+            unsafe { System.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            add(new as isize - l.size() as isize);
+            unsafe { System.realloc(p, l, new) }
+        }
+    }
+
+    /// (bytes held now, peak) on this thread; `reset` starts a new measurement.
+    pub fn now_and_peak() -> (isize, isize) {
+        (NOW.with(Cell::get), PEAK.with(Cell::get))
+    }
+    pub fn reset_peak() {
+        PEAK.with(|p| p.set(NOW.with(Cell::get)));
+    }
+}
+
+#[global_allocator]
+static ALLOC: heap::Counting = heap::Counting;
+
 fn shared(rel: &str) -> Option<PathBuf> {
     let p = Path::new(IOC).join(rel);
     if p.exists() {
@@ -71,10 +120,12 @@ impl Expect {
     }
 
     fn domains(&self) -> BTreeSet<String> {
-        let all: BTreeSet<String> = self.strong_structured.union(&self.flat).cloned().collect();
-        all.union(&self.websites)
+        let websites = self.website_kind();
+        let all: BTreeSet<&String> = self.strong_structured.union(&self.flat).collect();
+        all.into_iter()
+            .chain(&self.websites)
+            .filter(|d| !websites.contains(*d))
             .cloned()
-            .filter(|d| !self.website_kind().contains(d))
             .collect()
     }
 
@@ -145,13 +196,25 @@ impl Expect {
 fn load_real() -> Option<(IocSet, Expect)> {
     let mvt = shared("mvt")?;
     let echap = shared("stalkerware-indicators")?;
+    heap::reset_peak();
+    let (before, _) = heap::now_and_peak();
     let started = Instant::now();
     let (set, errors) = IocSet::load(&[mvt.clone(), echap.clone()]);
+    let elapsed = started.elapsed();
+    let (after, peak) = heap::now_and_peak();
     eprintln!(
-        "loaded {} indicators in {:?} (debug build), heap ≈ {} KiB",
+        "loaded {} indicators in {elapsed:?} (debug build); heap held {} KiB (estimate {} KiB), \
+         peak during load {} KiB",
         set.len(),
-        started.elapsed(),
-        set.heap_bytes() / 1024
+        (after - before) / 1024,
+        set.heap_bytes() / 1024,
+        (peak - before) / 1024
+    );
+    // The estimate is within a factor of two of the measured figure.
+    let held = usize::try_from(after - before).unwrap();
+    assert!(
+        set.heap_bytes() * 2 > held && set.heap_bytes() < held * 2,
+        "{held}"
     );
     assert!(errors.is_empty(), "{errors:?}");
 
@@ -221,6 +284,41 @@ fn real_sets_load_with_exact_counts_per_kind() {
     // 14 STIX files + 7 Echap files.
     assert_eq!(set.stats().files_loaded, 21);
     eprintln!("counts: {:?}; stats: {:?}", set.counts(), set.stats());
+}
+
+#[test]
+fn builtin_set_equals_the_real_files_it_is_generated_from() {
+    let Some((real, _)) = load_real() else { return };
+    let (builtin, errors) = IocSet::builtin();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(builtin.counts(), real.counts());
+    let hit = builtin.match_domain("x.weather4free.com").unwrap();
+    assert_eq!(
+        (hit.family, hit.source),
+        (Some("Pegasus"), phonehome::intel::ioc::BUILTIN_SOURCE)
+    );
+    assert_eq!(
+        builtin.match_domain("1ca43.appspot.com").unwrap().family,
+        Some("TheTruthSpy")
+    );
+    assert_eq!(
+        builtin.match_domain("copy9.com").unwrap().kind,
+        IndicatorKind::Domain
+    );
+    assert_eq!(
+        builtin
+            .match_ip("176.223.111.131".parse().unwrap())
+            .unwrap()
+            .family,
+        Some("NoviSpy")
+    );
+    assert_eq!(
+        builtin
+            .match_email("bajablaster101@gmail.com")
+            .unwrap()
+            .kind,
+        IndicatorKind::Email
+    );
 }
 
 #[test]
@@ -367,7 +465,7 @@ fn hosts_dialects_load_exact_names() {
     let Some(adaway) = shared("trackers/adaway-hosts.txt") else {
         return;
     };
-    let (set, errors) = IocSet::load(&[adaway.clone()]);
+    let (set, errors) = IocSet::load(std::slice::from_ref(&adaway));
     assert!(errors.is_empty(), "{errors:?}");
     let expected: BTreeSet<String> = read(&adaway)
         .lines()

@@ -110,7 +110,9 @@ fn yaml_error(e: serde_norway::Error) -> FileError {
     }
 }
 
-/// Parses Echap's `network.csv` (`type,indicator,app`; types `domain`, `ipv4`, `ipv6`, `url`).
+/// Parses Echap's `network.csv` (`type,indicator,app`; types `domain`, `ipv4`, `ipv6`, `url`,
+/// and, as written by `tools/gen-ioc.py` for the built-in set, `email` and `website`; other
+/// types are skipped and counted).
 pub fn parse_network_csv(text: &str) -> Result<ParsedFile, FileError> {
     let mut out = ParsedFile::new(Rank::Csv);
     for (i, line) in text.lines().enumerate().skip(1) {
@@ -125,8 +127,10 @@ pub fn parse_network_csv(text: &str) -> Result<ParsedFile, FileError> {
                 "expected 3 fields: type,indicator,app",
             ));
         };
-        let v = match ty.trim() {
-            "domain" => normalize::host_value(value),
+        let ty = ty.trim();
+        let v = match ty {
+            "domain" | "website" => normalize::host_value(value),
+            "email" => normalize::email(value).map(Value::Email),
             "ipv4" | "ipv6" => normalize::parse_net(value.trim())
                 .map(Value::Net)
                 .ok_or("not an IP address or network"),
@@ -140,7 +144,7 @@ pub fn parse_network_csv(text: &str) -> Result<ParsedFile, FileError> {
         };
         let v = v.map_err(|m| FileError::at(line_no, m))?;
         let fam = out.family(app);
-        out.push(v, false, fam)
+        out.push(v, ty == "website", fam)
             .map_err(|m| FileError::at(line_no, m))?;
     }
     Ok(out)

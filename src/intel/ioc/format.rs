@@ -6,7 +6,7 @@
 //! - a `.yaml`/`.yml` name, or a first line starting `---`, `- ` or `indicators:` → YAML: an
 //!   Echap app list, or MVT's `indicators.yaml` index (which names GitHub files, not
 //!   indicators: skipped);
-//! - a first line `type,indicator,app` → Echap `network.csv`; a first line starting
+//! - a first line `type,indicator,app` → Echap `network.csv` (also the built-in set's format); a first line starting
 //!   `SHA256,Package Name` → Echap `samples.csv` (APK hashes, nothing seen on a network:
 //!   skipped);
 //! - anything else → a hosts file or a plain list, line by line.

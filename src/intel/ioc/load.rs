@@ -32,6 +32,11 @@ pub const MAX_FILES: usize = 10_000;
 /// Deepest folder level walked below a given path (also ends symlink loops).
 pub const MAX_DIR_DEPTH: usize = 8;
 
+/// The `source` of built-in indicators.
+pub const BUILTIN_SOURCE: &str = "builtin:data/ioc/indicators.csv";
+
+const BUILTIN_CSV: &[u8] = include_bytes!("../../../data/ioc/indicators.csv");
+
 /// A file that could not be loaded, or loaded only in part.
 ///
 /// Display: `path:line: message`, or `path: message` when the problem is not at a line (I/O,
@@ -102,6 +107,13 @@ impl IocSet {
             }
         }
         (b.finish(), errors)
+    }
+
+    /// The indicators built into the binary: MVT / Amnesty STIX 2.1 sets and Echap's
+    /// stalkerware and watchware apps, as generated into `data/ioc/indicators.csv` by
+    /// `tools/gen-ioc.py` (provenance and licences in `data/README.md`).
+    pub fn builtin() -> (IocSet, Vec<IocLoadError>) {
+        IocSet::from_bytes(Path::new(BUILTIN_SOURCE), BUILTIN_CSV)
     }
 
     /// Loads one in-memory file as if read from `source` (e.g. data embedded in the binary).

@@ -6,6 +6,8 @@
 //! them, Echap's `ioc.yaml`/`watchware.yaml`, `network.csv` and
 //! `indicators-for-tinycheck.json`, hosts files (`127.0.0.1 host`, `0.0.0.0 host`, bare
 //! `host`) and plain lists of domains, addresses/networks, URLs, e-mail addresses or JA4s.
+//! [`IocSet::builtin`] holds the MVT/Amnesty and Echap network indicators compiled into the
+//! binary (`data/ioc/indicators.csv`, made by `tools/gen-ioc.py`).
 //!
 //! Invariants:
 //! - An [`IocSet`] is immutable once built; a reload (SIGHUP) builds a new one. Matching does
@@ -15,7 +17,7 @@
 //! - Every indicator value is stored once, in canonical form ([`normalize`]); a value listed by
 //!   several files keeps the record of the richest source ([`format::Rank`]), then the
 //!   strongest kind (C2 over website), then the first loaded.
-//! - At most [`MAX_INDICATORS`] indicators; files are read up to [`load::MAX_FILE_BYTES`].
+//! - At most [`MAX_INDICATORS`] indicators; files are read up to [`MAX_FILE_BYTES`].
 //! - Hash maps use FxHash: keys come from the user's own indicator files, and lookups of
 //!   hostile names cannot add keys, so no flooding is possible.
 
@@ -37,7 +39,7 @@ use std::path::PathBuf;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-pub use load::{IocLoadError, MAX_DIR_DEPTH, MAX_FILES, MAX_FILE_BYTES};
+pub use load::{IocLoadError, BUILTIN_SOURCE, MAX_DIR_DEPTH, MAX_FILES, MAX_FILE_BYTES};
 use normalize::{IpNet, MAX_NAME_LEN};
 
 /// Most indicators in one set (≈ 70 bytes each: ~35 MB at the cap, within a 512 MB Pi; the

@@ -224,7 +224,7 @@ pub fn ja4(s: &str) -> Option<String> {
         && matches!(a.get(3)?.to_ascii_lowercase(), b'd' | b'i')
         && a.get(4..8)?.iter().all(u8::is_ascii_digit)
         && a.get(8..10)?.iter().all(u8::is_ascii_alphanumeric);
-    let ok_rest = rest.get(0) == Some(&b'_')
+    let ok_rest = rest.first() == Some(&b'_')
         && rest.get(13) == Some(&b'_')
         && rest.get(1..13)?.iter().all(u8::is_ascii_hexdigit)
         && rest.get(14..26)?.iter().all(u8::is_ascii_hexdigit);
