@@ -196,6 +196,7 @@ pub fn alert(f: &FlowRecord, hit: &BeaconHit) -> Alert {
     let target = Target {
         device_mac: f.device_mac,
         client_ip: Some(f.client_ip),
+        client_port: Some(f.client_port),
         server_ip: Some(f.server_ip),
         server_port: Some(f.server_port),
         proto: Some(f.transport.as_str().to_string()),

@@ -80,6 +80,7 @@ fn http_target(r: &HttpRecord) -> Target {
     Target {
         device_mac: r.device_mac,
         client_ip: Some(r.client_ip),
+        client_port: Some(r.client_port),
         server_ip: Some(r.server_ip),
         server_port: Some(r.server_port),
         proto: Some("http".to_string()),
@@ -151,6 +152,7 @@ pub fn cleartext_flow(f: &FlowRecord, upgraded: Option<bool>) -> Option<Alert> {
     let target = Target {
         device_mac: f.device_mac,
         client_ip: Some(f.client_ip),
+        client_port: Some(f.client_port),
         server_ip: Some(f.server_ip),
         server_port: Some(f.server_port),
         proto: Some(protocol.to_string()),
@@ -197,6 +199,7 @@ pub fn line_credentials(cb: &ClientBytes<'_>, protocol: &str, f: &LineFinding) -
     let target = Target {
         device_mac: cb.device_mac,
         client_ip: Some(cb.client_ip),
+        client_port: Some(cb.client_port),
         server_ip: Some(cb.server_ip),
         server_port: Some(cb.server_port),
         proto: Some(protocol.to_string()),

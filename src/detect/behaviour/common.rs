@@ -138,6 +138,8 @@ pub struct Target {
     pub device_mac: Option<MacAddr>,
     /// The device's address.
     pub client_ip: Option<IpAddr>,
+    /// The device's port (with the other fields, names the flow for its evidence).
+    pub client_port: Option<u16>,
     /// The destination's address.
     pub server_ip: Option<IpAddr>,
     /// The destination's port.
@@ -191,6 +193,7 @@ pub fn build(
         kind,
         device_mac: target.device_mac,
         client_ip: target.client_ip,
+        client_port: target.client_port,
         server_ip: target.server_ip,
         server_port: target.server_port,
         proto: target.proto,

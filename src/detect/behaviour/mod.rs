@@ -263,6 +263,7 @@ impl Detectors {
                 self.flow(f, allow, emit);
                 f.ts.max(f.last_ts)
             }
+            Event::Payload(_) | Event::FlowFrames(_) | Event::Evidence(_) => return,
             Event::Alert(a) => {
                 if let Some(mac) = a.device_mac {
                     match a.kind {

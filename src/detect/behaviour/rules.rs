@@ -118,6 +118,7 @@ impl Rules {
         let target = Target {
             device_mac: r.device_mac,
             client_ip: Some(r.client_ip),
+            client_port: Some(r.client_port),
             server_ip: Some(r.server_ip),
             server_port: Some(r.server_port),
             proto: Some("dns".to_string()),
@@ -183,6 +184,7 @@ pub fn flow_target(f: &FlowRecord) -> Target {
     Target {
         device_mac: f.device_mac,
         client_ip: Some(f.client_ip),
+        client_port: Some(f.client_port),
         server_ip: Some(f.server_ip),
         server_port: Some(f.server_port),
         proto: Some(f.transport.as_str().to_string()),
