@@ -81,6 +81,7 @@ fn http(ts: Ts, server: &str, host: &str, auth: Option<&str>) -> HttpRecord {
         content_length: None,
         chunked: false,
         body: Vec::new(),
+        head: Vec::new(),
     }
 }
 

@@ -78,6 +78,7 @@ fn boot_window_with_a_pii_leak_fed_back_is_critical() {
         kind: AlertKind::PiiLeak,
         device_mac: Some(PHONE),
         client_ip: None,
+        client_port: None,
         server_ip: Some(ip("203.0.113.80")),
         server_port: Some(80),
         proto: Some("http".into()),
