@@ -14,6 +14,7 @@ pub mod decode;
 pub mod detect;
 pub mod event;
 pub mod flow;
+pub mod intel;
 pub mod pipeline;
 pub mod store;
 pub mod synth;
