@@ -9,6 +9,28 @@ use std::time::Instant;
 
 use phonehome::intel::geo::{GeoDb, GeoError, GeoInfo};
 
+/// Counts this thread's allocations (tests run in parallel threads).
+struct Counting;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; the counter is a const-initialised
+// thread local, which never allocates.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
 const GEO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/geo");
 
 fn shared(name: &str) -> Option<PathBuf> {
@@ -63,6 +85,22 @@ fn google_dns_is_us_as15169() {
         db.lookup(ip("::ffff:8.8.8.8")),
         info("US", 15169, "Google LLC")
     );
+}
+
+#[test]
+fn lookups_allocate_nothing() {
+    let Some(db) = real() else { return };
+    let before = ALLOCS.with(std::cell::Cell::get);
+    for s in [
+        "8.8.8.8",
+        "1.48.0.1",
+        "2001:4860:4860::8888",
+        "192.168.1.1",
+        "2.26.200.1",
+    ] {
+        std::hint::black_box(db.lookup(ip(s)));
+    }
+    assert_eq!(ALLOCS.with(std::cell::Cell::get), before);
 }
 
 #[test]
