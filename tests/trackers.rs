@@ -56,8 +56,14 @@ fn real_tracker_hosts_match_with_their_names() {
     for (host, want) in [
         // Exodus network signatures.
         ("graph.facebook.com", hit(FACEBOOK, "exodus")),
-        ("firebaselogging-pa.googleapis.com", hit("Google Firebase Analytics", "exodus")),
-        ("ssl.google-analytics.com", hit("Google Analytics", "exodus")),
+        (
+            "firebaselogging-pa.googleapis.com",
+            hit("Google Firebase Analytics", "exodus"),
+        ),
+        (
+            "ssl.google-analytics.com",
+            hit("Google Analytics", "exodus"),
+        ),
         ("e.crashlytics.com", hit("Google CrashLytics", "exodus")),
         ("events.appsflyer.com", hit("AppsFlyer", "exodus")),
         ("api.mixpanel.com", hit("MixPanel", "exodus")),
@@ -65,18 +71,30 @@ fn real_tracker_hosts_match_with_their_names() {
         ("x.databerries.com", hit("Teemo", "exodus")),
         ("fidzup.com", hit("FidZup", "exodus")),
         ("mst3.is.autonavi.com", hit("AutoNavi / Amap", "exodus")),
-        ("alog.umeng.com", hit("Umeng Analytics, Umeng Feedback", "exodus")),
+        (
+            "alog.umeng.com",
+            hit("Umeng Analytics, Umeng Feedback", "exodus"),
+        ),
         // Most specific signature wins: AdMob's exact host over DoubleClick's domain.
         ("googleads.g.doubleclick.net", hit("Google AdMob", "exodus")),
         ("ad.doubleclick.net", hit("Google DoubleClick", "exodus")),
         // Hosts lists: exact, parent domain, AdAway group and Perflyst section labels.
-        ("app-measurement.com", hit("Perflyst Android tracking", "perflyst")),
+        (
+            "app-measurement.com",
+            hit("Perflyst Android tracking", "perflyst"),
+        ),
         ("crashlogs.whatsapp.net", hit("Whatsapp", "perflyst")),
         ("analytics.163.com", hit("163.com", "adaway")),
         ("eu.analytics.163.com", hit("163.com", "adaway")),
-        ("tr.snapchat.com", hit("Snapchat ads and tracking", "perflyst")),
+        (
+            "tr.snapchat.com",
+            hit("Snapchat ads and tracking", "perflyst"),
+        ),
         // Case and a trailing dot do not matter.
-        ("App-Measurement.COM.", hit("Perflyst Android tracking", "perflyst")),
+        (
+            "App-Measurement.COM.",
+            hit("Perflyst Android tracking", "perflyst"),
+        ),
     ] {
         assert_eq!(t.match_host(host), want, "{host}");
     }
@@ -133,7 +151,11 @@ fn extra_lists_add_hosts_with_their_labels() {
         "127.0.0.1 localhost\n::1 localhost\n0.0.0.0 tracker.example.net\n\
          # [evilcorp.example]\n0.0.0.0 a.evilcorp.example b.evilcorp.example\n",
     );
-    let plain = write(&dir, "domains.list", "# mine\ngstatic.com\nspy.example.org\n");
+    let plain = write(
+        &dir,
+        "domains.list",
+        "# mine\ngstatic.com\nspy.example.org\n",
+    );
     let t = Trackers::load_extra(&[hosts, plain]).unwrap();
     assert_eq!(
         t.match_host("tracker.example.net"),
@@ -143,8 +165,14 @@ fn extra_lists_add_hosts_with_their_labels() {
         t.match_host("x.b.evilcorp.example"),
         hit("evilcorp.example", "my-hosts.txt")
     );
-    assert_eq!(t.match_host("spy.example.org"), hit("domains", "domains.list"));
-    assert_eq!(t.match_host("fonts.gstatic.com"), hit("domains", "domains.list"));
+    assert_eq!(
+        t.match_host("spy.example.org"),
+        hit("domains", "domains.list")
+    );
+    assert_eq!(
+        t.match_host("fonts.gstatic.com"),
+        hit("domains", "domains.list")
+    );
     // A user list cannot turn a connectivity check into a tracker.
     assert_eq!(t.match_host("connectivitycheck.gstatic.com"), None);
     // The built-in data is still there.
@@ -164,13 +192,19 @@ fn bad_extra_file_names_file_and_line() {
     assert!(matches!(err, TrackerError::Parse { line: 4, .. }), "{err}");
     assert_eq!(
         err.to_string(),
-        format!("{}:4: expected `ADDRESS HOST…` or one domain", bad.display())
+        format!(
+            "{}:4: expected `ADDRESS HOST…` or one domain",
+            bad.display()
+        )
     );
 
     let latin1 = dir.path().join("latin1.txt");
     std::fs::write(&latin1, b"a.example.com\nb\xe9.example.com\n").unwrap();
     let err = Trackers::load_extra(std::slice::from_ref(&latin1)).unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:2: not UTF-8", latin1.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("{}:2: not UTF-8", latin1.display())
+    );
 
     let missing = dir.path().join("missing.txt");
     let err = Trackers::load_extra(std::slice::from_ref(&missing)).unwrap_err();
