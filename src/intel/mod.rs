@@ -1,6 +1,9 @@
-//! Threat and network intelligence loaded from files: indicator lists ([`ioc`]).
+//! Offline intelligence loaded from files at start (and on reload), never per packet:
+//! indicator lists of spyware and stalkerware ([`ioc`]), where an address is and who runs it
+//! ([`geo`]), and whether a host name belongs to a known tracker ([`trackers`]).
 //!
-//! Pure data structures with fast lookups; loading does file I/O only at start and on reload,
-//! never per packet.
+//! Pure data structures with fast lookups: no I/O after loading, no allocation per query.
 
+pub mod geo;
 pub mod ioc;
+pub mod trackers;
