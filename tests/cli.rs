@@ -246,8 +246,14 @@ fn json_records_follow_the_contract() {
     assert_eq!(leak["severity"], "critical");
     assert_eq!(leak["domain"], "zzhc.vnet.cn");
     assert_eq!(leak["detail"]["value"], "…7518");
-    assert!(!leak.to_string().contains("490154203237518"), "identifiers are masked");
-    assert!(leak["detail"]["evidence"].as_str().unwrap().ends_with(".pcap"));
+    assert!(
+        !leak.to_string().contains("490154203237518"),
+        "identifiers are masked"
+    );
+    assert!(leak["detail"]["evidence"]
+        .as_str()
+        .unwrap()
+        .ends_with(".pcap"));
 }
 
 #[test]

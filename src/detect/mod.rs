@@ -11,6 +11,7 @@
 //! as an [`EvidenceFile`].
 
 pub mod behaviour;
+mod intel_alerts;
 pub mod leaks;
 pub mod pii;
 
@@ -21,25 +22,55 @@ use rustc_hash::FxHashMap;
 use crate::event::{
     flow_id, Alert, AlertKind, Event, EvidenceFile, MacAddr, Severity, Transport, Ts,
 };
-use crate::store::evidence::evidence_name;
+use crate::intel::geo::GeoDb;
+use crate::intel::ioc::IocSet;
+use crate::intel::trackers::Trackers;
+
+use crate::flow::evidence::evidence_name;
+use behaviour::{Behaviour, BehaviourConfig, ClientBytes};
 
 /// Flows waiting for their evidence at most: bounds memory if flows never end.
 const MAX_EVIDENCE_WANTED: usize = 4096;
 
+/// The tracker lists in use: the built-in ones, or those plus the user's.
+pub enum TrackerLists {
+    Builtin(&'static Trackers),
+    Extended(Box<Trackers>),
+}
+
+impl TrackerLists {
+    fn get(&self) -> &Trackers {
+        match self {
+            TrackerLists::Builtin(t) => t,
+            TrackerLists::Extended(t) => t,
+        }
+    }
+}
+
 /// Every detector and the data they use.
 pub struct Detectors {
     leaks: leaks::LeakDetector,
+    behaviour: Behaviour,
+    ioc: IocSet,
+    trackers: TrackerLists,
+    geo: GeoDb,
     /// Flows whose frames become evidence when they end: flow id → time of the first alert.
     wanted: FxHashMap<String, Ts>,
     /// Domains (and their subdomains) whose alerts other than pii_leak/ioc_match are silenced.
     allow: Vec<String>,
     /// Alerts raised, per kind (index of [`AlertKind::ALL`]).
     pub raised: [u64; AlertKind::ALL.len()],
+    /// Latest packet time seen (closes windows at the end of a capture).
+    last_ts: Ts,
 }
 
 /// What the detectors need from the configuration and the loaded data.
 pub struct DetectorsSetup {
     pub pii: pii::PiiScanner,
+    pub ioc: IocSet,
+    pub trackers: TrackerLists,
+    pub geo: GeoDb,
+    pub behaviour: BehaviourConfig,
     pub allow: Vec<String>,
 }
 
@@ -47,14 +78,24 @@ impl Detectors {
     pub fn new(setup: DetectorsSetup) -> Detectors {
         Detectors {
             leaks: leaks::LeakDetector::new(setup.pii),
+            behaviour: Behaviour::new(setup.behaviour),
+            ioc: setup.ioc,
+            trackers: setup.trackers,
+            geo: setup.geo,
             wanted: FxHashMap::default(),
             allow: setup.allow,
             raised: [0; AlertKind::ALL.len()],
+            last_ts: Ts::MIN,
         }
     }
 
+    /// Replaces the indicator set (SIGHUP reload).
+    pub fn set_ioc(&mut self, ioc: IocSet) {
+        self.ioc = ioc;
+    }
+
     /// Inspects one event, forwards it and any alerts it raises to `sink`.
-    pub fn process(&mut self, ev: Event, sink: &mut dyn FnMut(Event)) {
+    pub fn process(&mut self, mut ev: Event, sink: &mut dyn FnMut(Event)) {
         let mut alerts: Vec<Alert> = Vec::new();
         match ev {
             Event::FlowFrames(f) => {
@@ -69,8 +110,23 @@ impl Detectors {
             }
             Event::Payload(ref p) => {
                 self.leaks.payload(p, &mut alerts);
+                if p.transport == Transport::Tcp {
+                    let cb = ClientBytes {
+                        ts: p.ts,
+                        device_mac: p.device_mac,
+                        client_ip: p.client_ip,
+                        client_port: p.client_port,
+                        server_ip: p.server_ip,
+                        server_port: p.server_port,
+                        domain: p.domain.as_deref(),
+                        bytes: &p.bytes,
+                    };
+                    self.behaviour
+                        .observe_client_bytes(&cb, &mut |a| alerts.push(a));
+                }
             }
             _ => {
+                self.enrich(&mut ev);
                 self.inspect(&ev, &mut alerts);
                 sink(ev);
             }
@@ -78,25 +134,58 @@ impl Detectors {
         self.emit(alerts, sink);
     }
 
-    fn inspect(&mut self, ev: &Event, out: &mut Vec<Alert>) {
-        match ev {
-            Event::Http(r) => self.leaks.http(r, out),
-            Event::Dns(r) if !r.response_only => self.leaks.dns(r, out),
-            _ => {}
+    /// Fills a flow's country and AS from the geo databases.
+    fn enrich(&self, ev: &mut Event) {
+        if let Event::Flow(f) = ev {
+            let g = self.geo.lookup(f.server_ip);
+            f.country = g.country_str().map(str::to_owned);
+            f.asn = g.asn;
+            f.as_org = g.as_org.map(str::to_owned);
         }
     }
 
-    /// Applies the allowlist, records evidence wishes and forwards alerts.
+    fn inspect(&mut self, ev: &Event, out: &mut Vec<Alert>) {
+        let trackers = self.trackers.get();
+        match ev {
+            Event::Http(r) => {
+                self.leaks.http(r, out);
+                intel_alerts::http(&self.ioc, trackers, r, out);
+            }
+            Event::Dns(r) if !r.response_only => {
+                self.leaks.dns(r, out);
+                intel_alerts::dns(&self.ioc, trackers, r, out);
+            }
+            Event::Tls(r) => intel_alerts::tls(&self.ioc, trackers, r, out),
+            Event::Flow(f) => intel_alerts::flow(&self.ioc, f, out),
+            _ => {}
+        }
+        self.behaviour.observe(ev, &mut |a| out.push(a));
+    }
+
+    /// Applies the allowlist, fills country and AS, records evidence wishes, feeds the alerts
+    /// back to the behavioural detectors (the boot window escalates on them) and forwards them.
     fn emit(&mut self, alerts: Vec<Alert>, sink: &mut dyn FnMut(Event)) {
         for mut a in alerts {
             if self.allowed(&a) {
                 continue;
             }
+            if let (None, Some(ip)) = (&a.country, a.server_ip) {
+                let g = self.geo.lookup(ip);
+                a.country = g.country_str().map(str::to_owned);
+                a.asn = a.asn.or(g.asn);
+            }
+            let ev = Event::Alert(a);
+            let mut more = Vec::new();
+            self.behaviour.observe(&ev, &mut |x| more.push(x));
+            let Event::Alert(mut a) = ev else { continue };
             self.want_evidence(&mut a);
             if let Some(i) = AlertKind::ALL.iter().position(|k| *k == a.kind) {
                 self.raised[i] = self.raised[i].saturating_add(1);
             }
             sink(Event::Alert(a));
+            if !more.is_empty() {
+                self.emit(more, sink);
+            }
         }
     }
 
@@ -146,10 +235,19 @@ impl Detectors {
     }
 
     /// Time-driven work (closing windows) at packet time `now`.
-    pub fn tick(&mut self, _now: Ts, _sink: &mut dyn FnMut(Event)) {}
+    pub fn tick(&mut self, now: Ts, sink: &mut dyn FnMut(Event)) {
+        self.last_ts = self.last_ts.max(now);
+        let mut alerts = Vec::new();
+        self.behaviour.tick(now, &mut |a| alerts.push(a));
+        self.emit(alerts, sink);
+    }
 
     /// End of capture: close every open window.
-    pub fn finish(&mut self, _sink: &mut dyn FnMut(Event)) {}
+    pub fn finish(&mut self, sink: &mut dyn FnMut(Event)) {
+        let mut alerts = Vec::new();
+        self.behaviour.flush(self.last_ts, &mut |a| alerts.push(a));
+        self.emit(alerts, sink);
+    }
 }
 
 /// True when `name` is `domain` or one of its subdomains (both lowercase, no trailing dot).

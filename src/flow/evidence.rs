@@ -32,7 +32,13 @@ use std::sync::Arc;
 
 use super::table::Dir;
 use crate::decode::LinkType;
-use crate::event::Ts;
+use sha2::{Digest, Sha256};
+
+use crate::event::{Ts, MICROS};
+
+/// Hex digits of the flow hash in an evidence file name (64 bits: collisions between flows
+/// of the same second are negligible).
+pub const HASH_HEX: usize = 16;
 
 /// Pcap bytes kept per direction of a flow (record headers included): the issue's "first
 /// 64 KiB each way". Bounds one flow's memory and one evidence file.
@@ -416,6 +422,26 @@ fn dir_index(dir: Dir) -> usize {
         Dir::Up => 0,
         Dir::Down => 1,
     }
+}
+
+/// The file name for an alert at `alert_ts` on the flow `flow_id` (any string naming the
+/// flow, e.g. its 5-tuple; only its hash is used): UTC second of the alert, then the first
+/// [`HASH_HEX`] hex digits of SHA-256(`flow_id`).
+pub fn evidence_name(alert_ts: Ts, flow_id: &str) -> String {
+    let secs = alert_ts.div_euclid(MICROS);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let hash = hex::encode(Sha256::digest(flow_id.as_bytes()));
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}.pcap",
+        t.year().clamp(0, 9999),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        hash.get(..HASH_HEX).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

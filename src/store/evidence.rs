@@ -25,11 +25,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 use crate::decode::LinkType;
 use crate::event::{Ts, MICROS};
-use crate::flow::evidence::{KeptFrame, SNAP_LEN};
+pub use crate::flow::evidence::evidence_name;
+use crate::flow::evidence::{KeptFrame, HASH_HEX, SNAP_LEN};
 
 /// Name of the evidence folder inside the data dir.
 pub const EVIDENCE_DIR: &str = "evidence";
@@ -46,10 +46,6 @@ pub const MAX_SCAN_ENTRIES: usize = 100_000;
 
 /// Classic pcap magic for microsecond timestamps.
 const PCAP_MAGIC_MICROS: u32 = 0xa1b2_c3d4;
-
-/// Hex digits of the flow hash in a file name (64 bits: collisions between flows of the same
-/// second are negligible).
-const HASH_HEX: usize = 16;
 
 /// Length of an evidence file name: `YYYYMMDDTHHMMSSZ-` + hash + `.pcap`.
 const NAME_LEN: usize = 17 + HASH_HEX + 5;
@@ -114,26 +110,6 @@ pub fn data_dir_of(db: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-/// The file name for an alert at `alert_ts` on the flow `flow_id` (any string naming the
-/// flow, e.g. its 5-tuple; only its hash is used): UTC second of the alert, then the first
-/// [`HASH_HEX`] hex digits of SHA-256(`flow_id`).
-pub fn evidence_name(alert_ts: Ts, flow_id: &str) -> String {
-    let secs = alert_ts.div_euclid(MICROS);
-    let t =
-        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let hash = hex::encode(Sha256::digest(flow_id.as_bytes()));
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}.pcap",
-        t.year().clamp(0, 9999),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        hash.get(..HASH_HEX).unwrap_or_default()
-    )
 }
 
 /// True when `name` has exactly the shape [`evidence_name`] produces.
@@ -378,6 +354,7 @@ pub fn prune(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn name_is_utc_second_and_flow_hash() {
