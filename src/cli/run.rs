@@ -12,6 +12,8 @@ use anyhow::Context;
 use super::analyze::{capture_stats, load, now_micros, pipeline_config, writer_config};
 use super::Args;
 use crate::capture::live::{LiveConfig, LiveSource};
+use crate::config::Config;
+use crate::intel::ioc::IocSet;
 use crate::pipeline::Pipeline;
 use crate::store::writer::Writer;
 
@@ -22,7 +24,8 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     let (cfg, db) = load(args)?;
     let iface = iface.unwrap_or(&cfg.capture.interface).to_string();
     let stop = Arc::new(AtomicBool::new(false));
-    spawn_signal_thread(stop.clone())?;
+    let (reload_tx, reload_rx) = crossbeam_channel::bounded::<IocSet>(1);
+    spawn_signal_thread(stop.clone(), reload_tx, args.config.clone())?;
     let writer = Writer::spawn(&db, writer_config(&cfg))
         .with_context(|| format!("opening {}", db.display()))?;
     let sink = writer.sink();
@@ -41,6 +44,13 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     let mut last_stats = Instant::now();
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
+        // Indicators reloaded on SIGHUP (loaded off the capture thread, swapped in here).
+        if let Ok(ioc) = reload_rx.try_recv() {
+            tracing::info!(indicators = ioc.len(), "indicators reloaded");
+            if let Some(d) = pipe.detectors_mut() {
+                d.set_ioc(ioc);
+            }
+        }
         match src.next_frame() {
             Ok(Some(f)) => pipe.ingest(f.ts, f.link, f.data, &mut emit),
             Ok(None) => pipe.tick(now_micros(), &mut emit),
@@ -65,27 +75,41 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Sets `stop` on SIGINT or SIGTERM.
-fn spawn_signal_thread(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+/// Sets `stop` on SIGINT or SIGTERM; on SIGHUP re-reads the configuration and loads the
+/// indicators again (on this thread, so capture goes on), sending the new set to `reload`.
+fn spawn_signal_thread(
+    stop: Arc<AtomicBool>,
+    reload: crossbeam_channel::Sender<IocSet>,
+    config: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
         .context("starting the signal runtime")?;
     // Register the handlers before returning so no early signal is lost.
-    let (mut term, mut int) = rt.block_on(async {
+    let (mut term, mut int, mut hup) = rt.block_on(async {
         use tokio::signal::unix::{signal, SignalKind};
         Ok::<_, std::io::Error>((
             signal(SignalKind::terminate())?,
             signal(SignalKind::interrupt())?,
+            signal(SignalKind::hangup())?,
         ))
     })?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             rt.block_on(async {
-                tokio::select! {
-                    _ = term.recv() => {},
-                    _ = int.recv() => {},
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => break,
+                        _ = int.recv() => break,
+                        _ = hup.recv() => match Config::load(config.as_deref()) {
+                            Ok(cfg) => {
+                                let _ = reload.try_send(super::setup::load_ioc(&cfg.detect));
+                            }
+                            Err(e) => tracing::error!(error = %e, "SIGHUP: configuration not reloaded"),
+                        },
+                    }
                 }
             });
             stop.store(true, Ordering::Relaxed);
