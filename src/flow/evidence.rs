@@ -57,7 +57,7 @@ pub const RECORD_OVERHEAD: usize = 16;
 pub const MIN_PARTIAL: usize = 128;
 
 /// Default global cap on the heap all flows' evidence buffers hold together, in bytes.
-pub const DEFAULT_BUDGET_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 
 /// First capacity of a flow's byte buffer: a handshake plus a request head fit without
 /// regrowth, and a flow that never sends much costs little.
