@@ -9,3 +9,9 @@ mod harness;
 
 #[path = "detectors/nokia.rs"]
 mod nokia;
+
+#[path = "detectors/ioc.rs"]
+mod ioc;
+
+#[path = "detectors/known.rs"]
+mod known;

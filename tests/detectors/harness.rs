@@ -193,10 +193,25 @@ impl Capture {
             server_id: Some(GATEWAY_IP),
             ..client_spec(dhcp::REQUEST)
         };
-        self.udp(t, &client, &bcast, &dhcp::dhcp(&client_spec(dhcp::DISCOVER)));
-        self.udp(t + 2_310, &ap, &phone(68), &dhcp::dhcp(&server_spec(dhcp::OFFER)));
+        self.udp(
+            t,
+            &client,
+            &bcast,
+            &dhcp::dhcp(&client_spec(dhcp::DISCOVER)),
+        );
+        self.udp(
+            t + 2_310,
+            &ap,
+            &phone(68),
+            &dhcp::dhcp(&server_spec(dhcp::OFFER)),
+        );
         self.udp(t + 9_870, &client, &bcast, &dhcp::dhcp(&request));
-        self.udp(t + 12_040, &ap, &phone(68), &dhcp::dhcp(&server_spec(dhcp::ACK)));
+        self.udp(
+            t + 12_040,
+            &ap,
+            &phone(68),
+            &dhcp::dhcp(&server_spec(dhcp::ACK)),
+        );
     }
 
     /// A query for `name` (type A) to the AP's resolver at `t`, answered 15 ms later with

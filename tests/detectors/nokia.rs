@@ -67,7 +67,10 @@ watch_asns = [4134]
 
 #[test]
 fn nokia_power_on_leaks_identifiers_to_china_telecom() {
-    assert!(luhn_ok(IMEI) && luhn_ok(ICCID), "test identifiers are valid");
+    assert!(
+        luhn_ok(IMEI) && luhn_ok(ICCID),
+        "test identifiers are valid"
+    );
     let geo = geo_present();
     let cfg = config(&format!("{CONFIG}{GEO_SECTION}"));
     let (capture, port) = nokia_boot();
@@ -152,12 +155,17 @@ fn nokia_power_on_leaks_identifiers_to_china_telecom() {
     // cleartext_protocol: the request went over plain HTTP.
     let clear = of_kind(&events, AlertKind::CleartextProtocol);
     assert!(
-        clear.iter().any(|a| detail_str(a, "protocol") == Some("http")
-            && a.domain.as_deref() == Some("zzhc.vnet.cn")
-            && a.severity == Severity::Info),
+        clear
+            .iter()
+            .any(|a| detail_str(a, "protocol") == Some("http")
+                && a.domain.as_deref() == Some("zzhc.vnet.cn")
+                && a.severity == Severity::Info),
         "{clear:#?}"
     );
-    assert!(of_kind(&events, AlertKind::NoDnsContact).is_empty(), "DNS named it");
+    assert!(
+        of_kind(&events, AlertKind::NoDnsContact).is_empty(),
+        "DNS named it"
+    );
     assert!(of_kind(&events, AlertKind::IocMatch).is_empty());
 
     // One boot alert for the DHCP join, listing the destination.
