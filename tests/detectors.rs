@@ -15,3 +15,6 @@ mod ioc;
 
 #[path = "detectors/known.rs"]
 mod known;
+
+#[path = "detectors/fires.rs"]
+mod fires;
