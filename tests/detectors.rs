@@ -18,3 +18,6 @@ mod known;
 
 #[path = "detectors/fires.rs"]
 mod fires;
+
+#[path = "detectors/benign.rs"]
+mod benign;

@@ -135,14 +135,19 @@ fn series(domain: &str, ip: &str, starts_ms: &[i64]) -> Vec<Event> {
 fn twelve_connections_a_minute_apart_fire_beacon_and_jittery_ones_do_not() {
     // 60 s ± at most 0.55 s (< 1 %).
     let jitter_ms = [0, 310, -420, 150, 550, -80, -530, 260, 0, -300, 440, -190];
-    let regular: Vec<i64> = (0..12).map(|k| k * 60_000 + jitter_ms[k as usize]).collect();
+    let regular: Vec<i64> = (0..12)
+        .map(|k| k * 60_000 + jitter_ms[k as usize])
+        .collect();
     let events = series("sync.example-tracker.io", "45.60.12.34", &regular);
     let beacons = of_kind(&events, AlertKind::Beacon);
     assert_eq!(beacons.len(), 1, "{beacons:#?}");
     let a = beacons[0];
     assert_eq!(a.severity, Severity::Warn);
     assert_eq!(a.domain.as_deref(), Some("sync.example-tracker.io"));
-    assert_eq!(detail_str(a, "destination"), Some("sync.example-tracker.io"));
+    assert_eq!(
+        detail_str(a, "destination"),
+        Some("sync.example-tracker.io")
+    );
     assert_eq!(a.detail["intervals"], 10);
     let period = a.detail["period_secs"].as_f64().unwrap();
     assert!((59.4..=60.6).contains(&period), "{period}");
@@ -191,7 +196,11 @@ fn tracker_with_leak() -> Capture {
 #[test]
 fn the_allowlist_silences_a_tracker_but_never_a_pii_leak() {
     let plain = tracker_with_leak().run(detectors(&config("")));
-    assert_eq!(of_kind(&plain, AlertKind::Tracker).len(), 2, "DNS and HTTP host");
+    assert_eq!(
+        of_kind(&plain, AlertKind::Tracker).len(),
+        2,
+        "DNS and HTTP host"
+    );
     assert_eq!(of_kind(&plain, AlertKind::PiiLeak).len(), 1);
 
     let cfg = config("[policy]\nallow = [\"appsflyer.com\"]\n");
