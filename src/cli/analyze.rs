@@ -125,7 +125,7 @@ pub(super) fn analyze_cmd(
     let mut detectors = if no_detect {
         None
     } else {
-        Some(super::setup::detectors(&cfg)?)
+        Some(crate::detect::setup::detectors(&cfg)?)
     };
     // Capture files carry their own (often old) timestamps: retention would delete their
     // records as they are written, so an offline run never prunes.

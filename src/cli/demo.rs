@@ -42,7 +42,7 @@ pub(super) fn demo(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
         },
     )?;
     let sink = writer.sink();
-    let detectors = super::setup::detectors(&crate::config::Config::default())?;
+    let detectors = crate::detect::setup::detectors(&crate::config::Config::default())?;
     let (out, _) = analyze_file(&pcap, PipelineConfig::default(), Some(detectors), &sink);
     drop(sink);
     writer.finish()?;

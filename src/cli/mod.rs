@@ -9,7 +9,6 @@ mod evidence;
 pub mod output;
 mod read;
 mod run;
-mod setup;
 pub mod since;
 
 use std::io;

@@ -36,7 +36,7 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     };
     let mut src = LiveSource::open(&iface, &live_cfg)?;
     tracing::info!(%iface, db = %db.display(), "capturing");
-    let detectors = super::setup::detectors(&cfg)?;
+    let detectors = crate::detect::setup::detectors(&cfg)?;
     let mut pipe = Pipeline::with_detectors(pipeline_config(&cfg), detectors);
     let mut emit = |ev| {
         sink.send(ev);

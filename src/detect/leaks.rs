@@ -6,7 +6,7 @@
 //! configured, and for a location sent together with another identifier; warn otherwise.
 
 use super::alert;
-use super::pii::{Finding, Identifier, PiiScanner, Place};
+use super::pii::{dedup_for_device, Finding, Identifier, PiiScanner, Place};
 use crate::event::{Alert, AlertKind, DnsRecord, HttpRecord, MacAddr, PayloadSample, Severity};
 
 /// Turns findings into alerts.
@@ -103,9 +103,9 @@ impl LeakDetector {
     }
 
     fn raise(&mut self, o: &Origin<'_>, out: &mut Vec<Alert>) {
-        // A configured identifier tied to another device is not this device's leak.
-        self.findings
-            .retain(|f| f.device.is_none() || f.device == o.device);
+        // A configured identifier tied to another device is not this device's leak (its
+        // value may still be one by pattern).
+        dedup_for_device(&mut self.findings, o.device);
         if self.findings.is_empty() {
             return;
         }
@@ -197,5 +197,61 @@ fn host_only(h: &str) -> &str {
             host
         }
         _ => h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::pii::KnownIdentifier;
+    use crate::event::HttpRecord;
+
+    const PHONE: MacAddr = MacAddr([0x04, 0xf1, 0x28, 0x5c, 0x3a, 0x7e]);
+    const OTHER: MacAddr = MacAddr([0x3c, 0x28, 0x6d, 0x11, 0x22, 0x33]);
+
+    fn request(device: MacAddr) -> HttpRecord {
+        HttpRecord {
+            ts: 1,
+            device_mac: Some(device),
+            client_ip: "192.168.8.23".parse().unwrap(),
+            client_port: 40001,
+            server_ip: "34.120.62.213".parse().unwrap(),
+            server_port: 80,
+            method: "GET".into(),
+            host: Some("api.example".into()),
+            uri: "/c?imei=864912041574337".into(),
+            version: "1.1".into(),
+            user_agent: None,
+            referrer: None,
+            content_type: None,
+            content_encoding: None,
+            auth_scheme: None,
+            cookie_present: false,
+            content_length: None,
+            chunked: false,
+            body: Vec::new(),
+            head: b"GET /c?imei=864912041574337 HTTP/1.1\r\nHost: api.example\r\n\r\n".to_vec(),
+        }
+    }
+
+    /// Regression: an IMEI configured for another device hid the pattern finding of the same
+    /// value, so this device's leak went unreported (worse than configuring nothing).
+    #[test]
+    fn an_identifier_configured_for_another_device_is_still_found_by_pattern() {
+        let known = [KnownIdentifier {
+            kind: Identifier::Imei,
+            value: "864912041574337".into(),
+            device: Some(OTHER),
+        }];
+        let mut d = LeakDetector::new(PiiScanner::new(&known).unwrap());
+        for (device, known) in [(PHONE, false), (OTHER, true)] {
+            let mut out = Vec::new();
+            d.http(&request(device), &mut out);
+            let got: Vec<_> = out
+                .iter()
+                .map(|a| (a.detail["identifier"].as_str(), a.detail["known"].as_bool()))
+                .collect();
+            assert_eq!(got, [(Some("imei"), Some(known))], "{device}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Detectors: turn the pipeline's records into alerts a user can trust (issue 3). Pure: the
-//! indicator, tracker and geo data are loaded elsewhere ([`crate::intel`]) and handed in.
+//! indicator, tracker and geo data are loaded elsewhere ([`crate::intel`]) and handed in, by
+//! [`setup`] (the one module here that reads files, once at startup) from the configuration.
 //!
 //! [`Detectors::process`] sits between the pipeline and its sink: every event passes through it
 //! once, is enriched (a flow's country and AS), inspected, and forwarded; the alerts it raises
@@ -14,8 +15,10 @@ pub mod behaviour;
 mod intel_alerts;
 pub mod leaks;
 pub mod pii;
+pub mod setup;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -53,7 +56,7 @@ pub struct Detectors {
     behaviour: Behaviour,
     ioc: IocSet,
     trackers: TrackerLists,
-    geo: GeoDb,
+    geo: Arc<GeoDb>,
     /// Flows whose frames become evidence when they end: flow id → time of the first alert.
     wanted: FxHashMap<String, Ts>,
     /// Domains (and their subdomains) whose alerts other than pii_leak/ioc_match are silenced.
@@ -69,7 +72,8 @@ pub struct DetectorsSetup {
     pub pii: pii::PiiScanner,
     pub ioc: IocSet,
     pub trackers: TrackerLists,
-    pub geo: GeoDb,
+    /// Shared: loaded once, it can serve several detector sets.
+    pub geo: Arc<GeoDb>,
     pub behaviour: BehaviourConfig,
     pub allow: Vec<String>,
 }

@@ -353,7 +353,10 @@ impl PiiScanner {
 
 /// Adds `f` unless the call already holds it: the same finding; for a decoded layer
 /// (`any_encoding`) the same identifier in any encoding; for a pattern finding, a known
-/// identifier with the same kind and mask (the configured one is the better report).
+/// identifier of any device with the same kind and mask (the configured one is the better
+/// report). A known identifier tied to one device does not hide the pattern finding: the
+/// scanner does not know who sent the bytes, and for another device the pattern finding is
+/// the report (the caller drops whichever does not apply, see [`dedup_for_device`]).
 fn push(out: &mut Vec<Finding>, base: usize, f: Finding, any_encoding: bool) {
     let seen = out.get(base..).unwrap_or(&[]);
     if seen.len() >= MAX_FINDINGS_PER_CALL {
@@ -361,7 +364,7 @@ fn push(out: &mut Vec<Finding>, base: usize, f: Finding, any_encoding: bool) {
     }
     let dup = seen.iter().any(|g| {
         let same_id = g.identifier == f.identifier && g.masked == f.masked;
-        (same_id && g.known && !f.known)
+        (same_id && g.known && g.device.is_none() && !f.known)
             || (same_id
                 && g.known == f.known
                 && g.key == f.key
@@ -371,4 +374,21 @@ fn push(out: &mut Vec<Finding>, base: usize, f: Finding, any_encoding: bool) {
     if !dup {
         out.push(f);
     }
+}
+
+/// Keeps the findings that concern `device`: drops known identifiers configured for another
+/// device, then pattern findings that repeat a kept known identifier (same kind and mask).
+pub fn dedup_for_device(findings: &mut Vec<Finding>, device: Option<MacAddr>) {
+    findings.retain(|f| f.device.is_none() || f.device == device);
+    let known: Vec<(Identifier, String)> = findings
+        .iter()
+        .filter(|f| f.known)
+        .map(|f| (f.identifier, f.masked.clone()))
+        .collect();
+    findings.retain(|f| {
+        f.known
+            || !known
+                .iter()
+                .any(|(i, m)| *i == f.identifier && *m == f.masked)
+    });
 }

@@ -1,5 +1,7 @@
-//! Builds the detectors from the configuration: the configured identifiers, the indicator,
-//! tracker and geo data (files read here, at the edge; the detectors themselves are pure).
+//! Builds the [`Detectors`] a [`Config`] describes: the configured identifiers, and the
+//! indicator, tracker and geo data. This is the one part of `detect` that reads files, once at
+//! startup; the detectors themselves stay pure. The CLI (`run`, `analyze`, `demo`) and the
+//! scenario tests call the same functions, so tests exercise the product's detectors.
 //!
 //! Data sources: indicators from `[ioc] paths` (by default the packaged folder, and when that
 //! is absent the set built into the binary); trackers built in, plus `[trackers] paths`; geo
@@ -8,20 +10,42 @@
 //! still load.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
+use thiserror::Error;
 
+use super::behaviour::BehaviourConfig;
+use super::pii::{Identifier, KnownIdentifier, PiiError, PiiScanner};
+use super::{Detectors, DetectorsSetup, TrackerLists};
 use crate::config::{Config, DetectConfig};
-use crate::detect::behaviour::BehaviourConfig;
-use crate::detect::pii::{Identifier, KnownIdentifier, PiiScanner};
-use crate::detect::{Detectors, DetectorsSetup, TrackerLists};
-use crate::intel::geo::GeoDb;
+use crate::intel::geo::{GeoDb, GeoError};
 use crate::intel::ioc::IocSet;
-use crate::intel::trackers::Trackers;
+use crate::intel::trackers::{TrackerError, Trackers};
 
-/// The detectors `cfg` describes.
-pub(super) fn detectors(cfg: &Config) -> anyhow::Result<Detectors> {
+/// Why the detectors could not be built; each names the configuration section at fault.
+#[derive(Debug, Error)]
+pub enum SetupError {
+    /// A configured identifier is unusable.
+    #[error("[[identifiers]]: {0}")]
+    Identifiers(#[from] PiiError),
+    /// A configured tracker list could not be loaded.
+    #[error("[trackers] paths: {0}")]
+    Trackers(#[from] TrackerError),
+    /// A configured geo database could not be opened.
+    #[error("[geo]: {0}")]
+    Geo(#[from] GeoError),
+}
+
+/// The detectors `cfg` describes, with its geo databases loaded.
+pub fn detectors(cfg: &Config) -> Result<Detectors, SetupError> {
+    let geo = load_geo(&cfg.detect)?;
+    detectors_with_geo(cfg, Arc::new(geo))
+}
+
+/// The detectors `cfg` describes, with geo databases already loaded (by [`load_geo`] from the
+/// same configuration): lets a caller that builds many detectors load them once.
+pub fn detectors_with_geo(cfg: &Config, geo: Arc<GeoDb>) -> Result<Detectors, SetupError> {
     let d = &cfg.detect;
     let known: Vec<KnownIdentifier> = d
         .identifiers
@@ -34,19 +58,17 @@ pub(super) fn detectors(cfg: &Config) -> anyhow::Result<Detectors> {
             })
         })
         .collect();
-    let pii = PiiScanner::new(&known).context("[[identifiers]]")?;
+    let pii = PiiScanner::new(&known)?;
     let trackers = if d.tracker_paths.is_empty() {
         TrackerLists::Builtin(Trackers::builtin())
     } else {
-        TrackerLists::Extended(Box::new(
-            Trackers::load_extra(&d.tracker_paths).context("[trackers] paths")?,
-        ))
+        TrackerLists::Extended(Box::new(Trackers::load_extra(&d.tracker_paths)?))
     };
     Ok(Detectors::new(DetectorsSetup {
         pii,
         ioc: load_ioc(d),
         trackers,
-        geo: load_geo(d)?,
+        geo,
         behaviour: BehaviourConfig {
             boot_window_secs: d.boot_window_secs,
             watch_countries: d.watch_countries.clone(),
@@ -60,7 +82,7 @@ pub(super) fn detectors(cfg: &Config) -> anyhow::Result<Detectors> {
 }
 
 /// Loads the indicators; a bad file is logged (file:line) and skipped, the rest loads.
-pub(super) fn load_ioc(d: &DetectConfig) -> IocSet {
+pub fn load_ioc(d: &DetectConfig) -> IocSet {
     let start = Instant::now();
     let explicit = d.ioc_paths_explicit;
     let present: Vec<PathBuf> = d
@@ -88,7 +110,7 @@ pub(super) fn load_ioc(d: &DetectConfig) -> IocSet {
 
 /// Opens the geo databases: explicitly configured files must exist; the packaged defaults are
 /// skipped when absent.
-fn load_geo(d: &DetectConfig) -> anyhow::Result<GeoDb> {
+pub fn load_geo(d: &DetectConfig) -> Result<GeoDb, SetupError> {
     let keep = |p: &Path| d.geo_explicit || p.exists();
     let country = d.country_db.as_deref().filter(|p| keep(p));
     let asn: Vec<PathBuf> = d.asn_dbs.iter().filter(|p| keep(p)).cloned().collect();
@@ -96,7 +118,7 @@ fn load_geo(d: &DetectConfig) -> anyhow::Result<GeoDb> {
         return Ok(GeoDb::empty());
     }
     let start = Instant::now();
-    let geo = GeoDb::open(country, &asn).context("[geo]")?;
+    let geo = GeoDb::open(country, &asn)?;
     tracing::info!(
         heap_bytes = geo.heap_bytes(),
         ms = start.elapsed().as_millis() as u64,
