@@ -4,7 +4,8 @@
 //! [`capture`] (pcap files, live AF_PACKET) → [`decode`] (pure parsers) → [`flow`] (flows,
 //! reassembly, devices) → [`detect`] (alerts) → [`store`] (SQLite). [`pipeline`] drives the
 //! pure core for one frame at a time and emits [`event::Event`]s; [`cli`] is the one binary's
-//! front end. `decode`, `flow`, `detect` and `pipeline` perform no I/O.
+//! front end. `decode`, `flow`, `detect` and `pipeline` perform no I/O (except
+//! `detect::setup` and `intel`, which read their data files once at start and on reload).
 #![deny(unsafe_code)]
 
 pub mod capture;

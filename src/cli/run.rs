@@ -105,7 +105,7 @@ fn spawn_signal_thread(
                         _ = int.recv() => break,
                         _ = hup.recv() => match Config::load(config.as_deref()) {
                             Ok(cfg) => {
-                                let _ = reload.try_send(super::setup::load_ioc(&cfg.detect));
+                                let _ = reload.try_send(crate::detect::setup::load_ioc(&cfg.detect));
                             }
                             Err(e) => tracing::error!(error = %e, "SIGHUP: configuration not reloaded"),
                         },

@@ -38,8 +38,9 @@ impl LeakDetector {
     /// A cleartext HTTP request: target, headers and body.
     pub fn http(&mut self, r: &HttpRecord, out: &mut Vec<Alert>) {
         self.findings.clear();
+        let head = without_credentials(&r.head);
         self.scanner
-            .scan_http_request(&r.uri, &r.head, &mut self.findings);
+            .scan_http_request(&r.uri, &head, &mut self.findings);
         if !r.body.is_empty() {
             self.scanner.scan_http_body(
                 &r.body,
@@ -187,6 +188,28 @@ fn label(i: Identifier) -> &'static str {
         Identifier::AndroidId => "Android ID",
         Identifier::AdvertisingId => "Advertising ID",
     }
+}
+
+/// The request head without its Authorization / Proxy-Authorization lines: credentials are
+/// `cleartext_credentials`' business (a Digest user name that is an e-mail address is a login,
+/// not an identifier the phone leaks).
+fn without_credentials(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_auth = |line: &[u8]| {
+        let l = line.trim_ascii_start();
+        l.len() >= 14
+            && (l[..14].eq_ignore_ascii_case(b"authorization:")
+                || l.len() >= 20 && l[..20].eq_ignore_ascii_case(b"proxy-authorization:"))
+    };
+    if !head.split(|b| *b == b'\n').any(is_auth) {
+        return std::borrow::Cow::Borrowed(head);
+    }
+    let mut out = Vec::with_capacity(head.len());
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        if !is_auth(line) {
+            out.extend_from_slice(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The host of a Host header (no port), lowercased.

@@ -72,6 +72,8 @@ pub struct Pipeline {
     detectors_on: bool,
     /// Caps the evidence frames all flows keep together.
     budget: EvidenceBudget,
+    /// The packet being processed came through a tunnel (GTP-U).
+    tunnelled: bool,
 }
 
 /// Where a packet's records go.
@@ -91,6 +93,7 @@ impl Pipeline {
             detectors: None,
             detectors_on: false,
             budget: EvidenceBudget::default(),
+            tunnelled: false,
         }
     }
 
@@ -194,6 +197,7 @@ impl Pipeline {
             IpAddr::V6(_) => self.counters.ipv6 += 1,
         }
         // MACs of a tunnelled packet belong to the tunnel, not to the inner endpoints.
+        self.tunnelled = pkt.tunnel_depth > 0;
         let (src_mac, dst_mac) = if pkt.tunnel_depth > 0 {
             (None, None)
         } else {
@@ -270,6 +274,7 @@ impl Pipeline {
             cfg,
             detectors_on,
             budget,
+            tunnelled,
             ..
         } = self;
         let mut ended = |f: Flow<AppState>, end: FlowEnd| {
@@ -280,6 +285,7 @@ impl Pipeline {
         let new_flow = flow.packets_up + flow.packets_down == 1;
         if new_flow {
             counters.count_new_flow(transport);
+            flow.app.tunnelled = *tunnelled;
             if flow.domain.is_none() {
                 flow.domain = domains
                     .lookup(flow.client_ip, flow.server_ip)
@@ -328,6 +334,7 @@ impl Pipeline {
                 } else if matches!((d.src_port, d.dst_port), (68, 67) | (67, 68) | (67, 67)) {
                     Self::dhcp(devices, counters, ts, (src, src_mac), dst, d.payload, sink);
                 } else if *detectors_on
+                    && !flow.app.tunnelled
                     && dir == Dir::Up
                     && flow.server_port != 443
                     && !d.payload.is_empty()

@@ -35,6 +35,10 @@ pub struct AppState {
     pub(super) udp_samples: u8,
     /// Frames kept as evidence (detectors on only).
     pub(super) frames: Option<FlowFrames>,
+    /// Seen inside a mobile-core tunnel (GTP-U): operator traffic, not a Wi-Fi client's, so
+    /// its payloads are not sampled for the identifier scan (IMS registration carries the IMSI
+    /// to the subscriber's own operator by design).
+    pub(super) tunnelled: bool,
 }
 
 impl AppState {
@@ -113,6 +117,7 @@ pub(super) fn segment(
         return;
     }
     let cap = cx.inspect_bytes;
+    let sample_raw = cx.detectors && !flow.app.tunnelled;
     let app = &mut flow.app;
     let insp = app.inspect.get_or_insert_with(|| {
         let mut up = StreamBuf::new(cap);
@@ -161,7 +166,7 @@ pub(super) fn segment(
             Kind::Dns
         } else if http::parse_request_head(data) != HeadParse::NotHttp {
             Kind::Http
-        } else if cx.detectors {
+        } else if sample_raw {
             Kind::Raw
         } else {
             finish(flow);
