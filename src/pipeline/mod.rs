@@ -357,6 +357,19 @@ impl Pipeline {
             }
             _ => {}
         }
+        if *detectors_on && !flow.app.evidence_done && evidence_complete(flow) {
+            flow.app.evidence_done = true;
+            if let Some(frames) = flow.app.frames.take().filter(|k| !k.is_empty()) {
+                sink(Event::FlowFrames(FlowEvidence {
+                    transport: flow.transport,
+                    client_ip: flow.client_ip,
+                    client_port: flow.client_port,
+                    server_ip: flow.server_ip,
+                    server_port: flow.server_port,
+                    frames: frames.take(),
+                }));
+            }
+        }
     }
 
     fn dhcp(
@@ -492,10 +505,27 @@ const EVIDENCE_PACKETS: u64 = 16;
 /// (encrypted payloads are not worth keeping once the ClientHello is seen), UDP flows for
 /// their first packets.
 fn keeps_evidence(f: &Flow<AppState>) -> bool {
+    if f.app.evidence_done {
+        return false;
+    }
     let packets = f.packets_up + f.packets_down;
     match f.transport {
         Transport::Tcp => f.app.inspecting() || packets <= 3,
-        _ => packets <= EVIDENCE_PACKETS,
+        // QUIC payloads are encrypted: nothing there is evidence a person can read.
+        _ => f.server_port != 443 && packets <= EVIDENCE_PACKETS,
+    }
+}
+
+/// Whether a flow's evidence is complete long before the flow ends, so its frames go to the
+/// detectors now (which keep them only if an alert asked) instead of holding the shared budget
+/// for the flow's whole life: a TLS flow once its handshake is decoded (an alert about its
+/// server name comes with the ClientHello), a DNS exchange once answered, any other UDP flow
+/// after its first packets.
+fn evidence_complete(f: &Flow<AppState>) -> bool {
+    match f.transport {
+        Transport::Tcp => f.app.tls_seen && !f.app.inspecting(),
+        _ if is_dns_port(f.server_port) => f.packets_down > 0,
+        _ => f.packets_up + f.packets_down >= EVIDENCE_PACKETS,
     }
 }
 

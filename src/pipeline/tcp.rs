@@ -35,6 +35,10 @@ pub struct AppState {
     pub(super) udp_samples: u8,
     /// Frames kept as evidence (detectors on only).
     pub(super) frames: Option<FlowFrames>,
+    /// A TLS ClientHello was decoded on this flow.
+    pub(super) tls_seen: bool,
+    /// The flow's evidence frames were handed over already (see `evidence_complete`).
+    pub(super) evidence_done: bool,
     /// Seen inside a mobile-core tunnel (GTP-U): operator traffic, not a Wi-Fi client's, so
     /// its payloads are not sampled for the identifier scan (IMS registration carries the IMSI
     /// to the subscriber's own operator by design).
@@ -247,6 +251,7 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
         TlsScan::NeedMore(n) => n > cx.inspect_bytes,
         TlsScan::ClientHello(ch) => {
             insp.kind = Kind::TlsRetry;
+            flow.app.tls_seen = true;
             cx.counters.tls_client_hellos += 1;
             let (ja3, ja3_string) = ja::ja3(&ch);
             let (ja4, ja4_r) = ja::ja4(&ch, 't');
