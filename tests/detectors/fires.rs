@@ -213,3 +213,36 @@ fn the_allowlist_silences_a_tracker_but_never_a_pii_leak() {
     assert_eq!(detail_str(leaks[0], "identifier"), Some("imei"));
     assert_eq!(leaks[0].domain.as_deref(), Some("t.appsflyer.com"));
 }
+
+#[test]
+fn ftp_login_fires_through_the_payload_sample_and_keeps_no_password() {
+    let mut c = Capture::new();
+    let login = b"USER anna.k\r\nPASS s3cret-pass\r\nSYST\r\nQUIT\r\n";
+    let banner = b"220 ready\r\n331 password please\r\n230 logged in\r\n";
+    let port = c.tcp(T0, server("81.169.145.91", 21), login, banner);
+    let anonymous = c.tcp(
+        T0 + MICROS,
+        server("81.169.145.91", 21),
+        b"USER anonymous\r\nPASS guest@\r\nQUIT\r\n",
+        banner,
+    );
+    let events = c.run(detectors(&config("")));
+    let creds = of_kind(&events, AlertKind::CleartextCredentials);
+    assert_eq!(creds.len(), 1, "{creds:#?}");
+    let a = creds[0];
+    assert_eq!(a.client_port, Some(port));
+    assert_ne!(
+        a.client_port,
+        Some(anonymous),
+        "anonymous FTP is no credential"
+    );
+    assert_eq!(a.severity, Severity::Warn);
+    assert_eq!(detail_str(a, "protocol"), Some("ftp"));
+    let shown = format!("{} {}", a.summary, a.detail);
+    assert!(!shown.contains("s3cret"), "password stored: {shown}");
+    assert!(!shown.contains("anna.k"), "user name not masked: {shown}");
+    // The FTP flows are cleartext protocol too.
+    assert!(of_kind(&events, AlertKind::CleartextProtocol)
+        .iter()
+        .any(|a| a.client_port == Some(port)));
+}
