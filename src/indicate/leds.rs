@@ -2,8 +2,8 @@
 //!
 //! Everything here is pure except [`Leds`], which writes levels to three
 //! [`embedded_hal::digital::OutputPin`]s (active high), so the same code drives rppal's GPIO on
-//! the Pi and embedded-hal-mock pins in tests. Invariants: the state is a pure function of
-//! ([`led_state`]) the capture flag, the store health and the worst unacknowledged alert; the
+//! the Pi and embedded-hal-mock pins in tests. Invariants: the state is a pure function
+//! ([`led_state`]) of the capture flag, the store health and the worst unacknowledged alert; the
 //! blink phase is a pure function of the caller's clock ([`blink_on`]), so two calls with the
 //! same state and time set the same levels; every [`Leds::show`] writes all three pins (green,
 //! amber, red, in that order), so a glitched pin is corrected on the next tick.
