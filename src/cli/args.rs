@@ -80,6 +80,12 @@ pub enum Command {
     Devices(QueryArgs),
     /// Alerts raised by the detectors.
     Alerts(QueryArgs),
+    /// The LED state the daemon shows now (unacknowledged alerts, capture running).
+    Leds {
+        /// One JSON object instead of a line of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the evidence capture (pcap) of a warn or critical alert.
     Evidence {
         /// The alert's id (the `id` column of `phonehome alerts`).

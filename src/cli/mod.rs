@@ -6,6 +6,7 @@ mod analyze;
 mod args;
 mod demo;
 mod evidence;
+mod leds;
 pub mod output;
 mod read;
 mod run;
@@ -47,6 +48,7 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Flows(q) => read::records(&args, read::Kind::Flows, q),
         Command::Devices(q) => read::records(&args, read::Kind::Devices, q),
         Command::Alerts(q) => read::records(&args, read::Kind::Alerts, q),
+        Command::Leds { json } => leds::leds(&args, *json),
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
     }
 }
