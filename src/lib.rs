@@ -15,6 +15,7 @@ pub mod decode;
 pub mod detect;
 pub mod event;
 pub mod flow;
+pub mod indicate;
 pub mod intel;
 pub mod pipeline;
 pub mod store;
