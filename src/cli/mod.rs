@@ -5,6 +5,7 @@
 mod analyze;
 mod args;
 mod demo;
+mod display;
 mod evidence;
 pub mod output;
 mod read;
@@ -48,6 +49,7 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Devices(q) => read::records(&args, read::Kind::Devices, q),
         Command::Alerts(q) => read::records(&args, read::Kind::Alerts, q),
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
+        Command::Display { page, png } => display::display(&args, *page, png),
     }
 }
 

@@ -99,13 +99,15 @@ impl<D: DrawTarget<Color = BinaryColor>> Canvas<'_, D> {
     }
 }
 
-/// Page 1: SSID heading, then clients, uptime, packets/s, drops and the SSH address.
+/// Page 1: the SSID as heading, then clients, uptime, packets/s, drops and the SSH address.
 fn status<D: DrawTarget<Color = BinaryColor>>(
     d: &DisplayData,
     c: &mut Canvas<'_, D>,
 ) -> Result<(), D::Error> {
-    c.row(0, 0, &fit_words(&format!("Wi-Fi {}", d.ssid), COLS), true)?;
-    let up = d.uptime_secs.map_or_else(|| "capture down".into(), duration);
+    c.row(0, 0, &fit_words(&d.ssid, COLS), true)?;
+    let up = d
+        .uptime_secs
+        .map_or_else(|| "capture down".into(), duration);
     let pps = d.packets_per_sec.map_or_else(|| "-".into(), compact);
     let ssh = d.ssh_address.as_deref().unwrap_or("-");
     c.row(1, 0, &format!("Clients {}", compact(d.clients)), false)?;
@@ -128,7 +130,12 @@ fn alerts<D: DrawTarget<Color = BinaryColor>>(
         let age = duration(a.age_secs);
         c.row(row, 0, &left_right(&a.device, &age, COLS), true)?;
         let country = a.country.as_deref().unwrap_or("");
-        c.row(row + 1, 0, &left_right(kind_label(&a.kind), country, COLS), false)?;
+        c.row(
+            row + 1,
+            0,
+            &left_right(kind_label(&a.kind), country, COLS),
+            false,
+        )?;
         c.row(row + 2, 0, &fit_domain(&a.destination, COLS), false)?;
     }
     Ok(())

@@ -28,7 +28,7 @@ pub fn fit_words(text: &str, max: usize) -> Cow<'_, str> {
         return Cow::Borrowed("");
     }
     let room = max - 1; // one cell for the ellipsis
-    // Byte index after which the text may end, the last one that still fits in `room`.
+                        // Byte index after which the text may end, the last one that still fits in `room`.
     let mut best = None;
     for (n, (i, c)) in text.char_indices().enumerate() {
         if n >= room {
@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn cuts_at_words() {
-        assert_eq!(fit_words("Samsung Galaxy S23 Ultra de Jean", 21), "Samsung Galaxy S23…");
+        assert_eq!(
+            fit_words("Samsung Galaxy S23 Ultra de Jean", 21),
+            "Samsung Galaxy S23…"
+        );
         assert_eq!(fit_words("Galaxy-S23-Ultra-de-Jean", 12), "Galaxy-S23-…");
         assert_eq!(fit_words("ab cd", 4), "ab…");
         assert_eq!(fit_words("ab cd", 0), "");
@@ -134,7 +137,10 @@ mod tests {
     #[test]
     fn domains_lose_leading_labels() {
         assert_eq!(fit_domain("graph.facebook.com", 21), "graph.facebook.com");
-        assert_eq!(fit_domain("app-measurement.googleapis.com", 21), "…googleapis.com");
+        assert_eq!(
+            fit_domain("app-measurement.googleapis.com", 21),
+            "…googleapis.com"
+        );
         assert_eq!(fit_domain("x.verylongsecondleveldomainname", 10), "x.…");
     }
 
