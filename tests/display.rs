@@ -236,3 +236,39 @@ fn cli_writes_a_512_by_256_png() {
         .assert()
         .failure();
 }
+
+#[test]
+fn uptime_rate_and_drops_come_from_the_current_run() {
+    use phonehome::store::CaptureStats;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let w = Writer::spawn(&db, WriterConfig::default()).unwrap();
+    let sink = w.sink();
+    let snap = |s: i64, packets: u64, kernel_drops: u64| CaptureStats {
+        ts: T0 + s * MICROS,
+        source: "br0".into(),
+        packets_seen: packets,
+        kernel_drops,
+        ..CaptureStats::default()
+    };
+    // An earlier run, then a restart (counter back to 0) at +100 s.
+    for s in [
+        snap(0, 0, 0),
+        snap(60, 9_000, 5),
+        snap(100, 0, 0),
+        snap(160, 6_000, 1),
+    ] {
+        assert!(sink.send_stats(s));
+    }
+    assert!(sink.send_stats(snap(220, 66_000, 3)));
+    drop(sink);
+    w.finish().unwrap();
+    let conn = phonehome::store::open_read(&db).unwrap();
+    let d = display_data(&conn, T0 + 230 * MICROS).unwrap();
+    assert_eq!(d.uptime_secs, Some(130));
+    assert_eq!(d.packets_per_sec, Some(1_000));
+    assert_eq!(d.drops, 3);
+    // Five minutes without a snapshot: capture is down.
+    let d = display_data(&conn, T0 + 520 * MICROS).unwrap();
+    assert_eq!((d.uptime_secs, d.packets_per_sec), (None, None));
+}

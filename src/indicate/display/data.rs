@@ -26,16 +26,20 @@ const DEVICE_NAME: &str = "COALESCE(d.name, d.hostname, d.vendor, d.mac)";
 /// the configuration, not the store: they are left empty for the caller to fill.
 pub fn display_data(conn: &Connection, now: Ts) -> rusqlite::Result<DisplayData> {
     let mut data = DisplayData {
-        clients: conn.query_row(
-            "SELECT count(*) FROM devices WHERE last_seen >= ?1",
-            [now.saturating_sub(CLIENT_WINDOW)],
-            |r| r.get::<_, i64>(0),
-        )? as u64,
-        unacknowledged: conn.query_row(
-            "SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u64,
+        clients: conn
+            .query_row(
+                "SELECT count(*) FROM devices WHERE last_seen >= ?1",
+                [now.saturating_sub(CLIENT_WINDOW)],
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64,
+        unacknowledged: conn
+            .query_row(
+                "SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64,
         ..DisplayData::default()
     };
     capture(conn, now, &mut data)?;
