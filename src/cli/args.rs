@@ -97,4 +97,13 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Render a page of the OLED display, as it shows now, to a PNG (pixels ×4).
+    Display {
+        /// Page: 1 status, 2 latest alerts, 3 devices, 4 join QR code [default: 1]
+        #[arg(long, value_name = "N")]
+        page: Option<u8>,
+        /// Output PNG file (512×256).
+        #[arg(long, value_name = "OUT.png")]
+        png: PathBuf,
+    },
 }

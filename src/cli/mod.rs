@@ -5,6 +5,7 @@
 mod analyze;
 mod args;
 mod demo;
+mod display;
 mod evidence;
 mod leds;
 pub mod output;
@@ -50,6 +51,7 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Alerts(q) => read::records(&args, read::Kind::Alerts, q),
         Command::Leds { json } => leds::leds(&args, *json),
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
+        Command::Display { page, png } => display::display(&args, *page, png),
     }
 }
 

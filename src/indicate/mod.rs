@@ -1,4 +1,5 @@
-//! Indicators: phonehome's state made visible on the router itself (three LEDs, a button).
+//! Indicators: phonehome's state made visible on the router itself (three LEDs, a button,
+//! a 128×64 OLED whose pages [`display`] draws).
 //!
 //! [`leds`] derives the LED state and drives three output pins; [`button`] debounces the
 //! acknowledge button. Both are written against the embedded-hal 1.x traits, so the Pi backend
@@ -7,6 +8,7 @@
 //! state survives a daemon restart and `phonehome leds` shows it from a shell.
 
 pub mod button;
+pub mod display;
 pub mod leds;
 
 use rusqlite::{Connection, OptionalExtension};
