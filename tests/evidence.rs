@@ -583,3 +583,36 @@ fn cli_writes_the_alerts_evidence_to_a_file_or_stdout() {
         .stderr(predicate::str::contains("alert 2 has no evidence capture"));
     assert!(!dir.path().join("x.pcap").exists());
 }
+
+/// Regression: evidence files follow the database's retention (the daemon's writer prunes
+/// them after each retention pass), so a long-running router never fills its SD card.
+#[test]
+fn writer_retention_prunes_old_evidence_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir(&ev).unwrap();
+    let old = ev.join("20200101T000000Z-0123456789abcdef.pcap");
+    let new = ev.join("20991231T000000Z-fedcba9876543210.pcap");
+    for p in [&old, &new] {
+        std::fs::write(p, b"pcap").unwrap();
+    }
+    let f = std::fs::File::options().write(true).open(&old).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400))
+        .unwrap();
+    drop(f);
+    let w = phonehome::store::writer::Writer::spawn(
+        dir.path().join("t.db"),
+        phonehome::store::writer::WriterConfig {
+            retention_days: 30,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let stats = w.finish().unwrap();
+    assert!(
+        !old.exists(),
+        "a 40-day-old evidence file survived 30-day retention"
+    );
+    assert!(new.exists(), "a fresh evidence file was deleted");
+    assert_eq!(stats.evidence_pruned, 1);
+}

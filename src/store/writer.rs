@@ -31,6 +31,10 @@ pub const MAX_BATCH: usize = 50_000;
 /// deadline arithmetic far from `Instant` overflow).
 pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
 
+/// Evidence pcaps kept at most, in bytes (oldest deleted first): 256 MiB is a sliver of an SD
+/// card and thousands of alerts' worth of evidence.
+pub const MAX_EVIDENCE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Wall time between retention passes.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -135,6 +139,8 @@ pub struct WriterStats {
     pub lost_events: u64,
     /// Rows deleted by retention.
     pub retention_deleted: u64,
+    /// Evidence files deleted by retention.
+    pub evidence_pruned: u64,
     /// Retention DELETE statements that removed rows.
     pub retention_chunks: u64,
 }
@@ -444,11 +450,35 @@ impl WriterThread {
                 self.stats.retention_deleted =
                     self.stats.retention_deleted.saturating_add(r.deleted);
                 self.stats.retention_chunks = self.stats.retention_chunks.saturating_add(r.chunks);
+                if !r.more {
+                    self.prune_evidence();
+                }
                 r.more
             }
             Err(e) => {
                 self.log_once(&e, "retention failed");
                 false
+            }
+        }
+    }
+
+    /// Evidence pcaps follow the rows' retention and a total size cap, so a long-running
+    /// daemon never fills the SD card with them.
+    fn prune_evidence(&mut self) {
+        match super::evidence::prune(
+            &self.data_dir,
+            SystemTime::now(),
+            self.retention_days,
+            MAX_EVIDENCE_BYTES,
+        ) {
+            Ok(p) => {
+                self.stats.evidence_pruned = self.stats.evidence_pruned.saturating_add(p.deleted)
+            }
+            Err(e) => {
+                if !self.logged.contains(&None) {
+                    self.logged.push(None);
+                    tracing::warn!(error = %e, "evidence retention failed");
+                }
             }
         }
     }
