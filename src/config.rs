@@ -18,9 +18,11 @@
 //! validated struct with its `Default`, and rows in [`CONFIG_REFERENCE`].
 
 mod detect;
+mod indicators;
 mod raw;
 
 pub use detect::{DetectConfig, IdentifierConfig, IDENTIFIER_KINDS};
+pub use indicators::{Brightness, DisplayDriver, IndicatorsConfig};
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,16 @@ pub const CONFIG_REFERENCE: &str = "\
 | `[policy] allow` | list of domains | `[]` | Domains (with their subdomains) for which no alert is raised except `pii_leak` and `ioc_match`. |
 | `[policy] boot_window_secs` | integer, seconds | `120` | How long after joining a device's traffic counts as its boot phone-home, 10–3600. |
 | `[policy] local_resolvers` | list of IP addresses | `[]` | The network's own DNS resolvers; DNS to any other resolver is `cleartext_protocol`. Empty: any private-address resolver is local. |
+| `[indicators] enabled` | boolean | `true` | Drive the LEDs, the button and the OLED. Without the hardware (no GPIO or I2C device) the daemon logs one line and runs on. |
+| `[indicators] green` | integer, BCM GPIO | `17` | Green LED pin (active high), 0–27. |
+| `[indicators] amber` | integer, BCM GPIO | `27` | Amber LED pin (active high), 0–27. |
+| `[indicators] red` | integer, BCM GPIO | `22` | Red LED pin (active high), 0–27. |
+| `[indicators] button` | integer, BCM GPIO | `23` | Push button to ground (internal pull-up), 0–27; all four pins must differ. |
+| `[indicators] display` | string | `\"ssd1306\"` | OLED controller: `ssd1306`, `sh1106` (many 1.3\" modules) or `none`. |
+| `[indicators] i2c_bus` | string, device file | `\"/dev/i2c-1\"` | I2C bus of the display. |
+| `[indicators] i2c_address` | integer | `0x3C` | 7-bit I2C address of the display (some modules use `0x3D`). |
+| `[indicators] brightness` | string | `\"normal\"` | `dimmest`, `dim`, `normal`, `bright` or `brightest`. |
+| `[indicators] rotate180` | boolean | `false` | Turn the picture upside down (module mounted the other way round). |
 
 Relative paths are resolved against the folder holding the configuration file.
 ";
@@ -96,6 +108,21 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "local_resolvers",
         ],
     ),
+    (
+        "indicators",
+        &[
+            "enabled",
+            "green",
+            "amber",
+            "red",
+            "button",
+            "display",
+            "i2c_bus",
+            "i2c_address",
+            "brightness",
+            "rotate180",
+        ],
+    ),
 ];
 
 /// The validated configuration.
@@ -111,6 +138,8 @@ pub struct Config {
     pub flows: FlowsConfig,
     /// `[[identifiers]]`, `[ioc]`, `[trackers]`, `[geo]`, `[policy]`: the detectors.
     pub detect: DetectConfig,
+    /// `[indicators]`: LEDs, button, OLED.
+    pub indicators: IndicatorsConfig,
 }
 
 /// `[capture]`: live capture on the access point.

@@ -175,15 +175,36 @@ fn unknown_key_lists_the_expected_ones() {
 #[test]
 fn unknown_section_and_top_level_key() {
     let (msg, line, _, key) = err("[store]\nretention_days = 3\n[feeds]\nurls = []\n");
+    let sections: Vec<&str> = SECTIONS.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        &sections[..9],
+        [
+            "capture",
+            "store",
+            "flows",
+            "identifiers",
+            "ioc",
+            "trackers",
+            "geo",
+            "policy",
+            "indicators"
+        ]
+    );
     assert_eq!(
         msg,
-        "/etc/phonehome/phonehome.toml:3: unknown section [feeds] (expected one of: capture, store, flows, identifiers, ioc, trackers, geo, policy)"
+        format!(
+            "/etc/phonehome/phonehome.toml:3: unknown section [feeds] (expected one of: {})",
+            sections.join(", ")
+        )
     );
     assert_eq!((line, key.as_deref()), (3, Some("feeds")));
     let (msg, ..) = err("interface = \"br0\"\n");
     assert_eq!(
         msg,
-        "/etc/phonehome/phonehome.toml:1: unknown key 'interface' outside any section (expected a section: capture, store, flows, identifiers, ioc, trackers, geo, policy)"
+        format!(
+            "/etc/phonehome/phonehome.toml:1: unknown key 'interface' outside any section (expected a section: {})",
+            sections.join(", ")
+        )
     );
     let (msg, ..) = err("capture = 5\n");
     assert_eq!(

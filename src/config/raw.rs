@@ -57,6 +57,8 @@ struct RawConfig {
     geo: super::detect::RawGeo,
     #[serde(default)]
     policy: super::detect::RawPolicy,
+    #[serde(default)]
+    indicators: super::indicators::RawIndicators,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,12 +191,14 @@ impl RawConfig {
             self.geo,
             self.policy,
         )?;
+        let indicators = super::indicators::validate(ctx, self.indicators)?;
         Ok(Config {
             source: Some(ctx.path.to_path_buf()),
             capture,
             store,
             flows,
             detect,
+            indicators,
         })
     }
 }
@@ -230,7 +234,7 @@ impl Ctx<'_> {
         Err(self.bad_value(section, key, v, &expected))
     }
 
-    fn boolean(
+    pub(super) fn boolean(
         &self,
         (section, key): (&str, &str),
         field: Field,
@@ -245,7 +249,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn string(
+    pub(super) fn string(
         &self,
         (section, key): (&str, &str),
         field: Field,
