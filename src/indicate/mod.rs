@@ -7,6 +7,7 @@
 //! module adds [`read_situation`]: what the LEDs must show, read from the database, so the
 //! state survives a daemon restart and `phonehome leds` shows it from a shell.
 
+pub mod board;
 pub mod button;
 pub mod display;
 pub mod leds;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::event::{Severity, Ts, MICROS};
 use crate::store::insert::severity_from_str;
 
+pub use board::{Board, BoardError, MemoryBoard};
 pub use button::{Button, Press};
 pub use leds::{led_state, LedMode, LedState, Leds};
 
