@@ -2,7 +2,6 @@
 //! database, as a ×4 PNG that a person can read on any machine.
 
 use std::io::BufWriter;
-use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -26,24 +25,11 @@ pub(super) fn display(args: &Args, page: Option<u8>, out: &Path) -> anyhow::Resu
     let mut data = display::display_data(&conn, now_micros())
         .with_context(|| format!("reading {}", db.display()))?;
     data.ssid = DEFAULT_SSID.to_owned();
-    data.ssh_address = ssh_address().map(|ip| ip.to_string());
+    data.ssh_address = crate::indicate::runner::ssh_address().map(|ip| ip.to_string());
     let frame = png::render_frame(page, &data);
     let file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     png::write_png(&frame, BufWriter::new(file))
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The first IPv4 address of an interface that is up and not loopback: where SSH answers.
-fn ssh_address() -> Option<IpAddr> {
-    let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    addrs
-        .filter(|a| {
-            a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
-                && !a
-                    .flags
-                    .contains(nix::net::if_::InterfaceFlags::IFF_LOOPBACK)
-        })
-        .find_map(|a| a.address?.as_sockaddr_in().map(|s| IpAddr::V4(s.ip())))
 }

@@ -1,6 +1,9 @@
 //! `phonehome run`: the live daemon. Capture runs on this thread and never waits for the
 //! store (a full queue drops and counts); a small tokio runtime on its own thread turns
-//! SIGINT/SIGTERM into a stop flag; on stop the pipeline is flushed and the writer drained.
+//! SIGINT/SIGTERM into a stop flag; the indicator thread drives the LEDs, button and OLED
+//! from the database. On stop the pipeline is flushed, the indicators are switched off and
+//! the writer drained. A capture interface that disappears is reopened, the LEDs showing the
+//! fault meanwhile.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,12 +16,18 @@ use super::analyze::{capture_stats, load, now_micros, pipeline_config, writer_co
 use super::Args;
 use crate::capture::live::{LiveConfig, LiveSource};
 use crate::config::Config;
+use crate::indicate::runner::{self, Health, IndicatorLoop, Join};
 use crate::intel::ioc::IocSet;
 use crate::pipeline::Pipeline;
 use crate::store::writer::Writer;
+use crate::store::EventSink;
 
 /// How often counters are written to the store while capturing.
 const STATS_INTERVAL: Duration = Duration::from_secs(10);
+/// How often a lost capture interface is tried again.
+const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
+/// SSID shown on the join page until the configuration names the access point's (issue 5).
+const DEFAULT_SSID: &str = "phonehome";
 
 pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> {
     let (cfg, db) = load(args)?;
@@ -36,13 +45,22 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     };
     let mut src = LiveSource::open(&iface, &live_cfg)?;
     tracing::info!(%iface, db = %db.display(), "capturing");
+    let capturing = Arc::new(AtomicBool::new(true));
+    let indicators = spawn_indicators(&cfg, &db, &sink, &stop, &capturing)?;
     let detectors = crate::detect::setup::detectors(&cfg)?;
     let mut pipe = Pipeline::with_detectors(pipeline_config(&cfg), detectors);
     let mut emit = |ev| {
         sink.send(ev);
     };
+    // Kernel drops of earlier sockets, when capture had to be reopened.
+    let mut drops_before = 0u64;
+    let stats = |src: &LiveSource, pipe: &Pipeline, drops_before: u64| {
+        let drops = drops_before.saturating_add(src.kernel_stats().drops);
+        capture_stats(&iface, &pipe.counters(), drops, &sink)
+    };
+    // A first snapshot at once: `phonehome leds`/`status` see the capture running.
+    sink.send_stats(stats(&src, &pipe, drops_before));
     let mut last_stats = Instant::now();
-    let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
         // Indicators reloaded on SIGHUP (loaded off the capture thread, swapped in here).
         if let Ok(ioc) = reload_rx.try_recv() {
@@ -55,24 +73,112 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
             Ok(Some(f)) => pipe.ingest(f.ts, f.link, f.data, &mut emit),
             Ok(None) => pipe.tick(now_micros(), &mut emit),
             Err(e) => {
-                result = Err(anyhow::Error::new(e));
-                break;
+                // The interface went away (hostapd or the bridge restarting): keep the flow
+                // state, show the fault on the LEDs and reopen until it is back.
+                tracing::error!(%iface, error = %e, "capture failed; reopening");
+                capturing.store(false, Ordering::Relaxed);
+                drops_before = drops_before.saturating_add(src.kernel_stats().drops);
+                match reopen(&iface, &live_cfg, &stop) {
+                    Some(s) => src = s,
+                    None => break,
+                }
+                tracing::info!(%iface, "capturing again");
+                capturing.store(true, Ordering::Relaxed);
             }
         }
         if last_stats.elapsed() >= STATS_INTERVAL {
             last_stats = Instant::now();
-            let k = src.kernel_stats();
-            sink.send_stats(capture_stats(&iface, &pipe.counters(), k.drops, &sink));
+            sink.send_stats(stats(&src, &pipe, drops_before));
         }
     }
     pipe.finish(&mut emit);
-    let k = src.kernel_stats();
-    sink.send_stats(capture_stats(&iface, &pipe.counters(), k.drops, &sink));
+    sink.send_stats(stats(&src, &pipe, drops_before));
+    capturing.store(false, Ordering::Relaxed);
+    // Signal handlers set `stop`; a capture that stopped on its own sets it here, so the
+    // indicator thread switches the LEDs off in every case.
+    stop.store(true, Ordering::Relaxed);
+    if let Some(h) = indicators {
+        if h.join().is_err() {
+            tracing::error!("indicator thread panicked");
+        }
+    }
     drop(sink);
     let ws = writer.finish().context("finishing the database writes")?;
     tracing::info!(written = ws.written.total(), "stopped");
-    result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the capture again, every [`REOPEN_INTERVAL`], until it works or `stop` is set.
+fn reopen(iface: &str, cfg: &LiveConfig, stop: &AtomicBool) -> Option<LiveSource> {
+    let mut logged = false;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(REOPEN_INTERVAL);
+        match LiveSource::open(iface, cfg) {
+            Ok(s) => return Some(s),
+            Err(e) if !logged => {
+                logged = true;
+                tracing::warn!(%iface, error = %e, "capture not back yet; retrying");
+            }
+            Err(_) => {}
+        }
+    }
+    None
+}
+
+/// Starts the indicator thread (LEDs, button, OLED) unless `[indicators] enabled = false`.
+/// The board is opened on that thread; without the hardware it logs one line and ends, and
+/// the daemon runs on.
+fn spawn_indicators(
+    cfg: &Config,
+    db: &std::path::Path,
+    sink: &EventSink,
+    stop: &Arc<AtomicBool>,
+    capturing: &Arc<AtomicBool>,
+) -> anyhow::Result<Option<std::thread::JoinHandle<()>>> {
+    if !cfg.indicators.enabled {
+        tracing::debug!("indicators disabled in the configuration");
+        return Ok(None);
+    }
+    let conn = crate::store::open_read(db)?;
+    let (ind, sink, stop, capturing) = (
+        cfg.indicators.clone(),
+        sink.clone(),
+        Arc::clone(stop),
+        Arc::clone(capturing),
+    );
+    let join = Join {
+        ssid: DEFAULT_SSID.to_owned(),
+        passphrase: String::new(),
+    };
+    let handle = std::thread::Builder::new()
+        .name("indicators".into())
+        .spawn(move || {
+            let board = match open_board(&ind) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::info!(error = %e, "no LEDs or display: running without them");
+                    return;
+                }
+            };
+            let health = || Health {
+                capturing: capturing.load(Ordering::Relaxed),
+                store_failing: sink.store_failing(),
+            };
+            let lp = IndicatorLoop::new(board, conn, sink.clone(), join);
+            runner::run(lp, &stop, health, now_micros);
+        })
+        .context("spawning the indicator thread")?;
+    Ok(Some(handle))
+}
+
+// Replaced by `indicate::hw::open` when the Pi backends land (same session).
+fn open_board(
+    _cfg: &crate::config::IndicatorsConfig,
+) -> Result<Box<dyn crate::indicate::Board>, crate::indicate::BoardError> {
+    Err(crate::indicate::BoardError {
+        part: "board",
+        message: "no hardware backend".into(),
+    })
 }
 
 /// Sets `stop` on SIGINT or SIGTERM; on SIGHUP re-reads the configuration and loads the

@@ -11,6 +11,7 @@ pub mod board;
 pub mod button;
 pub mod display;
 pub mod leds;
+pub mod runner;
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;

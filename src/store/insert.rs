@@ -297,6 +297,16 @@ fn alert(conn: &Connection, r: &Alert) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Acknowledges every open alert whose id is at most `up_to`, at time `at`; returns how many.
+/// Alerts raised after the screen the user acknowledged was drawn have higher ids and stay
+/// open.
+pub fn acknowledge_up_to(conn: &Connection, up_to: i64, at: Ts) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE alerts SET acknowledged_at = ?2 WHERE acknowledged_at IS NULL AND id <= ?1",
+    )?
+    .execute(params![up_to, at])
+}
+
 /// Severity from its stored name (unknown names read as info).
 pub fn severity_from_str(s: &str) -> Severity {
     match s {

@@ -9,7 +9,7 @@
 //! every [`RETENTION_INTERVAL`] of wall time, and back to back while a backlog remains.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -37,6 +37,8 @@ pub const MAX_EVIDENCE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Wall time between retention passes.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+/// How long an acknowledgement waits for room in the queue, and then for the writer's answer.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Settings of the writer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,6 +156,12 @@ enum Msg {
     Event(Box<Event>),
     Stats(CaptureStats),
     Flush(Sender<WriterStats>),
+    /// Acknowledge every open alert up to this id, at this time; reply with the rows changed.
+    Acknowledge {
+        up_to: i64,
+        at: Ts,
+        reply: Sender<Result<usize, String>>,
+    },
     Shutdown,
 }
 
@@ -161,6 +169,9 @@ enum Msg {
 #[derive(Default)]
 struct Shared {
     dropped: AtomicU64,
+    /// The latest batch's transaction failed (disk full, I/O error); cleared by the next
+    /// success. The LEDs show it as a fault.
+    failing: AtomicBool,
 }
 
 /// A cheap, cloneable handle that queues events for the writer without ever blocking.
@@ -195,6 +206,25 @@ impl EventSink {
     /// Events and snapshots dropped so far.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Whether the store is failing now: its latest batch could not be committed.
+    pub fn store_failing(&self) -> bool {
+        self.shared.failing.load(Ordering::Relaxed)
+    }
+
+    /// Acknowledges every unacknowledged alert whose id is at most `up_to`, at time `at`
+    /// (the acknowledge button). Goes through the writer, which owns the only write
+    /// connection, after what is already queued; waits at most [`ACK_TIMEOUT`] for the queue
+    /// and again for the answer. Returns the number of alerts acknowledged.
+    pub fn acknowledge(&self, up_to: i64, at: Ts) -> Result<usize, String> {
+        let (reply, answer) = bounded(1);
+        self.tx
+            .send_timeout(Msg::Acknowledge { up_to, at, reply }, ACK_TIMEOUT)
+            .map_err(|_| "the store writer is busy or gone".to_owned())?;
+        answer
+            .recv_timeout(ACK_TIMEOUT)
+            .map_err(|_| "the store writer did not answer".to_owned())?
     }
 
     fn offer(&self, msg: Msg) -> bool {
@@ -347,6 +377,10 @@ impl WriterThread {
                     // The caller may have given up waiting; nothing to do then.
                     let _ = ack.send(self.snapshot());
                 }
+                Ok(Msg::Acknowledge { up_to, at, reply }) => {
+                    self.commit(&mut batch);
+                    let _ = reply.send(self.acknowledge(up_to, at));
+                }
                 Ok(Msg::Shutdown) => {
                     self.drain(&mut batch);
                     break;
@@ -385,6 +419,11 @@ impl WriterThread {
                     let _ = ack.send(self.snapshot());
                     continue;
                 }
+                Ok(Msg::Acknowledge { up_to, at, reply }) => {
+                    self.commit(batch);
+                    let _ = reply.send(self.acknowledge(up_to, at));
+                    continue;
+                }
                 Ok(Msg::Shutdown) => continue,
                 Err(_) => break,
             };
@@ -420,6 +459,13 @@ impl WriterThread {
         }
     }
 
+    fn acknowledge(&mut self, up_to: i64, at: Ts) -> Result<usize, String> {
+        super::insert::acknowledge_up_to(&self.conn, up_to, at).map_err(|e| {
+            self.log_once(&e, "alerts not acknowledged");
+            e.to_string()
+        })
+    }
+
     /// Writes `batch` in one transaction and empties it, whatever the outcome.
     fn commit(&mut self, batch: &mut Vec<Item>) {
         if batch.is_empty() {
@@ -430,10 +476,12 @@ impl WriterThread {
         let result = write_batch(&mut self.conn, batch, store_drops);
         match result {
             Ok((counts, stats_rows)) => {
+                self.shared.failing.store(false, Ordering::Relaxed);
                 self.stats.written.merge(&counts);
                 self.stats.stats_rows = self.stats.stats_rows.saturating_add(stats_rows);
             }
             Err(e) => {
+                self.shared.failing.store(true, Ordering::Relaxed);
                 self.stats.failed_batches = self.stats.failed_batches.saturating_add(1);
                 self.stats.lost_events = self.stats.lost_events.saturating_add(batch.len() as u64);
                 self.log_once(&e, "store batch lost");
