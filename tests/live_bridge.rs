@@ -422,3 +422,84 @@ fn daemon_logs_dns_http_and_tls_from_the_bridge() {
         );
     }
 }
+
+/// Test C: the daemon survives its interface going away. The bridge is deleted under it
+/// (hostapd or networkd restarting do that on the router): the daemon logs the failure, keeps
+/// its state, reopens the capture once br0 is back, logs what crosses it afterwards and still
+/// exits 0 on SIGTERM.
+#[test]
+fn daemon_reopens_the_capture_when_the_bridge_comes_back() {
+    if !preconditions(&["ip", "python3", "timeout"]) {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_phonehome");
+    let ns = Netns::create("c");
+    let tmp = tempfile::tempdir().unwrap();
+    let db: PathBuf = tmp.path().join("t.db");
+    let db = db.to_str().unwrap();
+    let log_path = tmp.path().join("daemon.log");
+    let log = File::create(&log_path).unwrap();
+    let daemon = Command::new("ip")
+        .args([
+            "netns", "exec", &ns.br, bin, "--db", db, "run", "--iface", "br0",
+        ])
+        .env("PHONEHOME_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("spawn daemon");
+    let mut daemon = Bg(daemon);
+    let daemon_pid = nix::unistd::Pid::from_raw(daemon.0.id() as i32);
+    let wait_log = |needle: &str, count: usize| {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if text.matches(needle).count() >= count {
+                return;
+            }
+            assert!(Instant::now() < until, "no {needle:?} in the log:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_log("capturing", 1);
+
+    let br = ns.br.as_str();
+    must(&["ip", "-n", br, "link", "del", "br0"]);
+    wait_log("capture failed; reopening", 1);
+    must(&["ip", "-n", br, "link", "add", "br0", "type", "bridge"]);
+    for port in ["vcl", "vsv"] {
+        must(&["ip", "-n", br, "link", "set", port, "master", "br0"]);
+    }
+    must(&["ip", "-n", br, "link", "set", "br0", "up"]);
+    wait_log("capturing again", 1);
+
+    let dir = tmp.path();
+    let _dns = spawn_in(&ns.sv, 30, &["python3", "-c", DNS_SERVER], dir);
+    std::thread::sleep(Duration::from_millis(1500));
+    let client = DNS_CLIENT.replace(r"\x07example\x04test", r"\x05after\x04test");
+    let out = must(&["ip", "netns", "exec", &ns.cl, "python3", "-c", &client]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "10.77.0.1");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let _ = nix::sys::signal::kill(daemon_pid, nix::sys::signal::Signal::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = daemon.0.try_wait().expect("wait daemon") {
+            break s;
+        }
+        assert!(
+            Instant::now() < until,
+            "daemon still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(status.success(), "daemon exit {status}; log:\n{log}");
+    let out = must(&[bin, "--db", db, "dns", "--json"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json_has(&text, "qname", "after.test"),
+        "no DNS row for after.test:\n{text}\ndaemon log:\n{log}"
+    );
+}

@@ -156,7 +156,10 @@ fn spawn_indicators(
             let board = match open_board(&ind) {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::info!(error = %e, "no LEDs or display: running without them");
+                    tracing::warn!(
+                        error = %e,
+                        "no LEDs or display: running without them ([indicators] enabled = false silences this)"
+                    );
                     return;
                 }
             };
