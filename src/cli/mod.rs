@@ -8,6 +8,7 @@ mod demo;
 mod display;
 mod evidence;
 mod leds;
+mod notify;
 pub mod output;
 mod read;
 mod run;

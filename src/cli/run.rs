@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::analyze::{capture_stats, load, now_micros, pipeline_config, writer_config};
+use super::notify::Notifier;
 use super::Args;
 use crate::capture::live::{LiveConfig, LiveSource};
 use crate::config::Config;
@@ -60,8 +61,11 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     };
     // A first snapshot at once: `phonehome leds`/`status` see the capture running.
     sink.send_stats(stats(&src, &pipe, drops_before));
+    let mut notifier = Notifier::new();
+    notifier.ready(&format!("capturing on {iface}"));
     let mut last_stats = Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        notifier.alive();
         // Indicators reloaded on SIGHUP (loaded off the capture thread, swapped in here).
         if let Ok(ioc) = reload_rx.try_recv() {
             tracing::info!(indicators = ioc.len(), "indicators reloaded");
@@ -78,11 +82,13 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
                 tracing::error!(%iface, error = %e, "capture failed; reopening");
                 capturing.store(false, Ordering::Relaxed);
                 drops_before = drops_before.saturating_add(src.kernel_stats().drops);
-                match reopen(&iface, &live_cfg, &stop) {
+                notifier.status(&format!("capture on {iface} lost; reopening"));
+                match reopen(&iface, &live_cfg, &stop, &mut notifier) {
                     Some(s) => src = s,
                     None => break,
                 }
                 tracing::info!(%iface, "capturing again");
+                notifier.status(&format!("capturing on {iface}"));
                 capturing.store(true, Ordering::Relaxed);
             }
         }
@@ -91,6 +97,7 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
             sink.send_stats(stats(&src, &pipe, drops_before));
         }
     }
+    notifier.stopping();
     pipe.finish(&mut emit);
     sink.send_stats(stats(&src, &pipe, drops_before));
     capturing.store(false, Ordering::Relaxed);
@@ -108,11 +115,19 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the capture again, every [`REOPEN_INTERVAL`], until it works or `stop` is set.
-fn reopen(iface: &str, cfg: &LiveConfig, stop: &AtomicBool) -> Option<LiveSource> {
+/// Opens the capture again, every [`REOPEN_INTERVAL`], until it works or `stop` is set. The
+/// watchdog is fed meanwhile: the daemon is alive, and a restart would not bring the
+/// interface back.
+fn reopen(
+    iface: &str,
+    cfg: &LiveConfig,
+    stop: &AtomicBool,
+    notifier: &mut Notifier,
+) -> Option<LiveSource> {
     let mut logged = false;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(REOPEN_INTERVAL);
+        notifier.alive();
         match LiveSource::open(iface, cfg) {
             Ok(s) => return Some(s),
             Err(e) if !logged => {
