@@ -57,6 +57,8 @@ struct RawConfig {
     geo: super::detect::RawGeo,
     #[serde(default)]
     policy: super::detect::RawPolicy,
+    #[serde(default)]
+    ap: super::ap::RawAp,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,12 +191,14 @@ impl RawConfig {
             self.geo,
             self.policy,
         )?;
+        let ap = super::ap::validate(ctx, self.ap)?;
         Ok(Config {
             source: Some(ctx.path.to_path_buf()),
             capture,
             store,
             flows,
             detect,
+            ap,
         })
     }
 }
