@@ -296,7 +296,9 @@ mod tests {
                     .skip(1)
                     .step_by(2)
                     .filter(|n| {
-                        !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        !n.is_empty()
+                            && n.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                     })
                     .collect();
                 assert!(left.is_empty(), "{}: {left:?}", f.path);

@@ -53,7 +53,9 @@ fn fill_line<'v>(line: &str, lookup: &impl Fn(&str) -> Option<&'v str>, out: &mu
 }
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]
@@ -62,8 +64,9 @@ mod tests {
 
     #[test]
     fn substitutes_in_one_pass() {
-        let t = "a=@a@\nb=@b@ @a@\n";
-        assert_eq!(fill(t, &[("a", "@b@"), ("b", "2")]), "a=@b@\nb=2 @b@\n");
+        let t = "a=@a@\nb=@b@ @a@ @w80211@\n";
+        let values = [("a", "@b@"), ("b", "2"), ("w80211", "w")];
+        assert_eq!(fill(t, &values), "a=@b@\nb=2 @b@ w\n");
     }
 
     #[test]

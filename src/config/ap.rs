@@ -304,7 +304,7 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: RawAp) -> Result<ApConfig, ConfigErro
             // The passphrase is never quoted back, not even when it has the wrong type.
             let problem = match v.get_ref() {
                 Value::String(s) => passphrase_problem(s).map_or(Ok(s.clone()), Err),
-                other => Err(format!("got a {}", other.type_str())),
+                other => Err(format!("got a value of type {}", other.type_str())),
             };
             Some(problem.map_err(|why| {
                 at(
