@@ -231,7 +231,7 @@ fn recheck(ap: &ApConfig, passphrase: &str, country: &str) -> Result<(), RenderE
     }
     let (s, e) = ap.dhcp_range;
     let sub = ap.subnet;
-    let range_ok = (8..=28).contains(&sub.prefix)
+    let range_ok = check::SUBNET_PREFIX.contains(&sub.prefix)
         && sub.is_host(sub.address)
         && sub.is_host(s)
         && sub.is_host(e)
