@@ -17,10 +17,12 @@
 //! [`SECTIONS`], a
 //! validated struct with its `Default`, and rows in [`CONFIG_REFERENCE`].
 
+pub(crate) mod ap;
 mod detect;
 mod indicators;
 mod raw;
 
+pub use ap::{ApConfig, ApMode, Band, Ipv4Subnet, Pmf, BRIDGE, CHANNELS_5};
 pub use detect::{DetectConfig, IdentifierConfig, IDENTIFIER_KINDS};
 pub use indicators::{Brightness, DisplayDriver, IndicatorsConfig};
 
@@ -74,6 +76,18 @@ pub const CONFIG_REFERENCE: &str = "\
 | `[indicators] i2c_address` | integer | `0x3C` | 7-bit I2C address of the display (some modules use `0x3D`). |
 | `[indicators] brightness` | string | `\"normal\"` | `dimmest`, `dim`, `normal`, `bright` or `brightest`. |
 | `[indicators] rotate180` | boolean | `false` | Turn the picture upside down (module mounted the other way round). |
+| `[ap] ssid` | string | `\"phonehome\"` | Wi-Fi network name, 1–32 bytes, no control characters. |
+| `[ap] passphrase` | string | none | WPA2/WPA3 passphrase, 8–63 printable ASCII characters; required by `phonehome ap render`, never logged. |
+| `[ap] country` | string | none | ISO 3166 alpha-2 code of the country the router is used in (its regulatory domain: legal channels and power); required by `phonehome ap render`. |
+| `[ap] band` | string | `\"2.4\"` | `\"2.4\"` (802.11g/n) or `\"5\"` (802.11a/n/ac). |
+| `[ap] channel` | integer | `6` (2.4), `36` (5) | 1–13 on 2.4 GHz; 36, 40, 44, 48, 149, 153, 157, 161 or 165 on 5 GHz (no radar-detection channels: the Pi's radio cannot serve on them). |
+| `[ap] mode` | string | `\"bridge\"` | `\"bridge\"`: br0 = uplink + Wi-Fi, capture on `br0`; `\"routed\"`: the Wi-Fi gets its own subnet with DHCP/DNS (dnsmasq) and NAT (nftables), capture on the Wi-Fi interface. |
+| `[ap] wpa3` | boolean | `true` | WPA2-PSK + WPA3-SAE transition mode; `false`: WPA2-PSK only. |
+| `[ap] pmf` | string | `\"optional\"` | 802.11w management frame protection: `\"disabled\"` (not with `wpa3`), `\"optional\"`, `\"required\"`. |
+| `[ap] interface` | string | `\"wlan0\"` | Wi-Fi interface hostapd serves the network on. |
+| `[ap] uplink` | string | `\"eth0\"` | Interface to the internet: bridged with the Wi-Fi, or the NAT uplink in routed mode. |
+| `[ap] subnet` | string, address/prefix | `\"192.168.73.1/24\"` | Routed mode: the router's address and prefix (8–28) on the Wi-Fi interface. |
+| `[ap] dhcp_range` | list of 2 addresses | `[\"192.168.73.10\", \"192.168.73.250\"]` | Routed mode: first and last address leased; default network + 10 to broadcast − 5 of `subnet`. |
 
 Relative paths are resolved against the folder holding the configuration file.
 ";
@@ -123,6 +137,23 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "rotate180",
         ],
     ),
+    (
+        "ap",
+        &[
+            "ssid",
+            "passphrase",
+            "country",
+            "band",
+            "channel",
+            "mode",
+            "wpa3",
+            "pmf",
+            "interface",
+            "uplink",
+            "subnet",
+            "dhcp_range",
+        ],
+    ),
 ];
 
 /// The validated configuration.
@@ -140,6 +171,8 @@ pub struct Config {
     pub detect: DetectConfig,
     /// `[indicators]`: LEDs, button, OLED.
     pub indicators: IndicatorsConfig,
+    /// `[ap]`: the access point `phonehome ap render` writes the configuration of.
+    pub ap: ApConfig,
 }
 
 /// `[capture]`: live capture on the access point.

@@ -8,6 +8,7 @@
 //! `detect::setup` and `intel`, which read their data files once at start and on reload).
 #![deny(unsafe_code)]
 
+pub mod ap;
 pub mod capture;
 pub mod cli;
 pub mod config;

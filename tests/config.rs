@@ -177,7 +177,7 @@ fn unknown_section_and_top_level_key() {
     let (msg, line, _, key) = err("[store]\nretention_days = 3\n[feeds]\nurls = []\n");
     let sections: Vec<&str> = SECTIONS.iter().map(|(s, _)| *s).collect();
     assert_eq!(
-        &sections[..9],
+        &sections[..],
         [
             "capture",
             "store",
@@ -187,7 +187,8 @@ fn unknown_section_and_top_level_key() {
             "trackers",
             "geo",
             "policy",
-            "indicators"
+            "indicators",
+            "ap"
         ]
     );
     assert_eq!(

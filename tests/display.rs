@@ -272,3 +272,29 @@ fn uptime_rate_and_drops_come_from_the_current_run() {
     let d = display_data(&conn, T0 + 520 * MICROS).unwrap();
     assert_eq!((d.uptime_secs, d.packets_per_sec), (None, None));
 }
+
+#[test]
+fn join_page_without_a_passphrase_says_how_to_set_it() {
+    let with = render_frame(Page::Join, &fixture());
+    let data = DisplayData {
+        passphrase: String::new(),
+        ..fixture()
+    };
+    let frame = render_frame(Page::Join, &data);
+    assert_ne!(frame, with);
+    // No QR code: the left 64×64 square (lit quiet zone and modules) is mostly dark now.
+    let gray = scaled_gray(&frame);
+    let row = (WIDTH * SCALE) as usize;
+    let lit_in_square = (0..(HEIGHT * SCALE) as usize)
+        .flat_map(|y| (0..(HEIGHT * SCALE) as usize).map(move |x| y * row + x))
+        .filter(|&i| gray[i] == 255)
+        .count();
+    let square = ((HEIGHT * SCALE) * (HEIGHT * SCALE)) as usize;
+    assert!(lit_in_square < square / 4, "{lit_in_square} of {square} lit");
+    let with_gray = scaled_gray(&with);
+    let lit_with = (0..square)
+        .map(|i| (i / (HEIGHT * SCALE) as usize) * row + i % (HEIGHT * SCALE) as usize)
+        .filter(|&i| with_gray[i] == 255)
+        .count();
+    assert!(lit_with > square / 2, "the QR page lights its square: {lit_with}");
+}

@@ -106,4 +106,9 @@ pub enum Command {
         #[arg(long, value_name = "OUT.png")]
         png: PathBuf,
     },
+    /// The Wi-Fi access point: render its configuration files from [ap].
+    Ap {
+        #[command(subcommand)]
+        command: super::ApCommand,
+    },
 }

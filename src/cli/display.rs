@@ -12,19 +12,17 @@ use super::Args;
 use crate::indicate::display::{self, png, Page};
 use crate::store;
 
-/// SSID shown until the configuration has an access-point section (issue 4 follow-up).
-const DEFAULT_SSID: &str = "phonehome";
-
 /// Renders page `page` (default 1) to `out`.
 pub(super) fn display(args: &Args, page: Option<u8>, out: &Path) -> anyhow::Result<ExitCode> {
     let n = page.unwrap_or(1);
     let page = Page::from_number(n)
         .with_context(|| format!("--page: no page {n} (pages are 1 to {})", Page::ALL.len()))?;
-    let (_, db) = load(args)?;
+    let (cfg, db) = load(args)?;
     let conn = store::open_read(&db)?;
     let mut data = display::display_data(&conn, now_micros())
         .with_context(|| format!("reading {}", db.display()))?;
-    data.ssid = DEFAULT_SSID.to_owned();
+    data.ssid.clone_from(&cfg.ap.ssid);
+    data.passphrase = cfg.ap.passphrase.clone().unwrap_or_default();
     data.ssh_address = crate::indicate::runner::ssh_address().map(|ip| ip.to_string());
     let frame = png::render_frame(page, &data);
     let file =

@@ -3,6 +3,7 @@
 //! pipe (`phonehome dns | head`) exits 0.
 
 mod analyze;
+mod ap;
 mod args;
 mod demo;
 mod display;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+pub use ap::ApCommand;
 pub use args::{Args, Command};
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -53,6 +55,7 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Leds { json } => leds::leds(&args, *json),
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
         Command::Display { page, png } => display::display(&args, *page, png),
+        Command::Ap { command } => ap::ap_cmd(&args, command),
     }
 }
 

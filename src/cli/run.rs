@@ -27,8 +27,6 @@ use crate::store::EventSink;
 const STATS_INTERVAL: Duration = Duration::from_secs(10);
 /// How often a lost capture interface is tried again.
 const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
-/// SSID shown on the join page until the configuration names the access point's (issue 5).
-const DEFAULT_SSID: &str = "phonehome";
 
 pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> {
     let (cfg, db) = load(args)?;
@@ -162,8 +160,8 @@ fn spawn_indicators(
         Arc::clone(capturing),
     );
     let join = Join {
-        ssid: DEFAULT_SSID.to_owned(),
-        passphrase: String::new(),
+        ssid: cfg.ap.ssid.clone(),
+        passphrase: cfg.ap.passphrase.clone().unwrap_or_default(),
     };
     let handle = std::thread::Builder::new()
         .name("indicators".into())

@@ -59,6 +59,8 @@ struct RawConfig {
     policy: super::detect::RawPolicy,
     #[serde(default)]
     indicators: super::indicators::RawIndicators,
+    #[serde(default)]
+    ap: super::ap::RawAp,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +194,7 @@ impl RawConfig {
             self.policy,
         )?;
         let indicators = super::indicators::validate(ctx, self.indicators)?;
+        let ap = super::ap::validate(ctx, self.ap)?;
         Ok(Config {
             source: Some(ctx.path.to_path_buf()),
             capture,
@@ -199,6 +202,7 @@ impl RawConfig {
             flows,
             detect,
             indicators,
+            ap,
         })
     }
 }

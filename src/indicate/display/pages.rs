@@ -175,6 +175,13 @@ fn join<D: DrawTarget<Color = BinaryColor>>(
     d: &DisplayData,
     c: &mut Canvas<'_, D>,
 ) -> Result<(), D::Error> {
+    if d.passphrase.is_empty() {
+        // No code for a network nobody could join with it.
+        c.row(0, 0, "Join Wi-Fi", true)?;
+        c.row(1, 0, &fit_words(&d.ssid, COLS), false)?;
+        c.row(3, 0, "No passphrase set:", false)?;
+        return c.row(4, 0, "[ap] passphrase", false);
+    }
     let payload = wifi_qr_payload(&d.ssid, &d.passphrase);
     let qr = QrCode::encode_text(&payload, QrCodeEcc::Low).ok();
     // The largest whole module size that leaves the quiet zone inside the 64 px square.
