@@ -37,6 +37,10 @@ pub struct QueryArgs {
     /// At most this many records (the newest ones).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Print identifiers (IMEI, IMSI, e-mail, …) in full; by default they are masked to their
+    /// last 4 characters.
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ mod leds;
 mod notify;
 pub mod output;
 mod read;
+mod redact;
 mod run;
 pub mod since;
 

@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use super::analyze::{load, now_micros};
 use super::args::QueryArgs;
+use super::redact::Redactor;
 use super::{output, since, Args};
 use crate::event::MacAddr;
 pub use crate::store::Kind;
@@ -29,15 +30,30 @@ pub(super) fn records(args: &Args, kind: Kind, q: &QueryArgs) -> anyhow::Result<
             .transpose()?,
         limit: q.limit,
     };
-    let (_, db) = load(args)?;
+    let (cfg, db) = load(args)?;
+    let mut redactor = if q.reveal {
+        None
+    } else {
+        Some(Redactor::new(crate::detect::setup::pii_scanner(
+            &cfg.detect,
+        )?))
+    };
     let conn = store::open_read(&db)?;
     let stdout = io::stdout();
     let mut w = io::BufWriter::new(stdout.lock());
     let printed = query::each(&conn, kind, &filter, |rows| {
+        let mut masked = rows.map(|r| {
+            r.map(|mut row| {
+                if let Some(m) = redactor.as_mut() {
+                    m.row(kind, &mut row);
+                }
+                row
+            })
+        });
         if q.json {
-            output::print_json(&mut w, rows)
+            output::print_json(&mut w, &mut masked)
         } else {
-            output::print_table(&mut w, kind, rows)
+            output::print_table(&mut w, kind, &mut masked)
         }
     })?;
     printed?;

@@ -47,18 +47,7 @@ pub fn detectors(cfg: &Config) -> Result<Detectors, SetupError> {
 /// same configuration): lets a caller that builds many detectors load them once.
 pub fn detectors_with_geo(cfg: &Config, geo: Arc<GeoDb>) -> Result<Detectors, SetupError> {
     let d = &cfg.detect;
-    let known: Vec<KnownIdentifier> = d
-        .identifiers
-        .iter()
-        .filter_map(|i| {
-            Identifier::parse(&i.kind).map(|kind| KnownIdentifier {
-                kind,
-                value: i.value.clone(),
-                device: i.device,
-            })
-        })
-        .collect();
-    let pii = PiiScanner::new(&known)?;
+    let pii = pii_scanner(d)?;
     let trackers = if d.tracker_paths.is_empty() {
         TrackerLists::Builtin(Trackers::builtin())
     } else {
@@ -125,4 +114,21 @@ pub fn load_geo(d: &DetectConfig) -> Result<GeoDb, SetupError> {
         "geo databases loaded"
     );
     Ok(geo)
+}
+
+/// The identifier scanner for the configured `[[identifiers]]` (also used by the CLI to mask
+/// what it prints).
+pub fn pii_scanner(d: &DetectConfig) -> Result<PiiScanner, SetupError> {
+    let known: Vec<KnownIdentifier> = d
+        .identifiers
+        .iter()
+        .filter_map(|i| {
+            Identifier::parse(&i.kind).map(|kind| KnownIdentifier {
+                kind,
+                value: i.value.clone(),
+                device: i.device,
+            })
+        })
+        .collect();
+    Ok(PiiScanner::new(&known)?)
 }

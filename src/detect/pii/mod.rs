@@ -293,6 +293,39 @@ impl PiiScanner {
         }
     }
 
+    /// Byte ranges of the identifiers in `bytes` as they are (no decoding), for masking what
+    /// the CLI prints: configured identifiers in any of their encoded forms, and pattern
+    /// findings whose value is a slice of `bytes` (a location pair assembled from two fields
+    /// is not). At most [`MAX_FINDINGS_PER_CALL`] ranges; they may overlap.
+    pub fn spans(&self, bytes: &[u8], out: &mut Vec<std::ops::Range<usize>>) {
+        let base = out.len();
+        let full = |out: &Vec<std::ops::Range<usize>>| out.len() - base >= MAX_FINDINGS_PER_CALL;
+        if let Some(ac) = &self.known.ac {
+            for m in ac.find_overlapping_iter(bytes) {
+                let Some(info) = self.known.patterns.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                let digit =
+                    |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_digit);
+                if info.digits && (digit(m.start().checked_sub(1)) || digit(Some(m.end()))) {
+                    continue;
+                }
+                if full(out) {
+                    return;
+                }
+                out.push(m.start()..m.end());
+            }
+        }
+        let start = bytes.as_ptr() as usize;
+        patterns::find(bytes, &self.mcc, &mut |_, value, _| {
+            // Pattern values borrow from `bytes` except assembled ones: locate by address.
+            let at = (value.as_ptr() as usize).wrapping_sub(start);
+            if at < bytes.len() && value.len() <= bytes.len() - at && !full(out) {
+                out.push(at..at + value.len());
+            }
+        });
+    }
+
     /// One pass of both detectors over `bytes`. `wrap` is the encoding that produced `bytes`
     /// (None for bytes as sent): plain findings take it, and anything already found since
     /// `base` is not reported again.
