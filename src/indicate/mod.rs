@@ -10,6 +10,7 @@
 pub mod board;
 pub mod button;
 pub mod display;
+pub mod hw;
 pub mod leds;
 
 use rusqlite::{Connection, OptionalExtension};
