@@ -99,6 +99,7 @@ mod tests {
         match open_board(&IndicatorsConfig::default()) {
             Ok(mut board) => panic!("opened a Pi board off a Pi: {:?}", board.button_low()),
             Err(e) => {
+                eprintln!("off a Pi: {e}");
                 assert_eq!(e.part, "leds");
                 assert!(e.message.starts_with("opening the GPIO: "), "{e}");
             }
