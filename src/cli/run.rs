@@ -166,7 +166,7 @@ fn spawn_indicators(
     let handle = std::thread::Builder::new()
         .name("indicators".into())
         .spawn(move || {
-            let board = match open_board(&ind) {
+            let board = match crate::indicate::hw::open(&ind) {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(
@@ -185,16 +185,6 @@ fn spawn_indicators(
         })
         .context("spawning the indicator thread")?;
     Ok(Some(handle))
-}
-
-// Replaced by `indicate::hw::open` when the Pi backends land (same session).
-fn open_board(
-    _cfg: &crate::config::IndicatorsConfig,
-) -> Result<Box<dyn crate::indicate::Board>, crate::indicate::BoardError> {
-    Err(crate::indicate::BoardError {
-        part: "board",
-        message: "no hardware backend".into(),
-    })
 }
 
 /// Sets `stop` on SIGINT or SIGTERM; on SIGHUP re-reads the configuration and loads the

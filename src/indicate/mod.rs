@@ -3,13 +3,15 @@
 //!
 //! [`leds`] derives the LED state and drives three output pins; [`button`] debounces the
 //! acknowledge button. Both are written against the embedded-hal 1.x traits, so the Pi backend
-//! (rppal, behind a cargo feature, later) and in-memory or mock pins run the same code. This
-//! module adds [`read_situation`]: what the LEDs must show, read from the database, so the
-//! state survives a daemon restart and `phonehome leds` shows it from a shell.
+//! ([`hw`]: rppal GPIO and I2C and the SSD1306/SH1106 drivers, cargo features `pi` and `oled`)
+//! and in-memory or mock pins run the same code. The daemon drives a [`Board`] from
+//! [`runner`]. This module adds [`read_situation`]: what the LEDs must show, read from the
+//! database, so the state survives a daemon restart and `phonehome leds` shows it from a shell.
 
 pub mod board;
 pub mod button;
 pub mod display;
+pub mod hw;
 pub mod leds;
 pub mod runner;
 
