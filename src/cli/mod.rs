@@ -4,14 +4,18 @@
 
 mod analyze;
 mod args;
+mod backup;
 mod demo;
 mod display;
 mod evidence;
+mod export;
 mod leds;
 pub mod output;
 mod read;
+mod report;
 mod run;
 pub mod since;
+mod ssh_serve;
 
 use std::io;
 use std::process::ExitCode;
@@ -52,6 +56,15 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Leds { json } => leds::leds(&args, *json),
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
         Command::Display { page, png } => display::display(&args, *page, png),
+        Command::Backup { target, force } => backup::backup(&args, target, *force),
+        Command::Report {
+            since,
+            device,
+            json,
+            reveal,
+        } => report::report(&args, since.as_deref(), device.as_deref(), *json, *reveal),
+        Command::Export { since } => export::export(&args, since.as_deref()),
+        Command::SshServe => ssh_serve::ssh_serve(&args),
     }
 }
 
