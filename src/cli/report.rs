@@ -165,11 +165,12 @@ fn print_device<W: Write>(w: &mut W, d: &DeviceReport) -> io::Result<()> {
         };
         writeln!(
             w,
-            "     {}{geo}: {} sent, {} received, {} flows",
+            "     {}{geo}: {} sent, {} received, {} flow{}",
             sanitize(&t.destination),
             bytes(t.bytes_up),
             bytes(t.bytes_down),
-            t.flows
+            t.flows,
+            if t.flows == 1 { "" } else { "s" }
         )?;
     }
     let countries: Vec<String> = d
