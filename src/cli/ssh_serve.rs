@@ -101,7 +101,7 @@ pub fn check(request: &str) -> Result<Args, Refusal> {
     }
     if let Some(c) = request.chars().find(|c| FORBIDDEN.contains(c)) {
         return Err(Refusal::Refused(format!(
-            "command refused: `{c}` is not allowed (no shell runs here: no pipes, \
+            "command refused: character '{c}' is not allowed (no shell runs here: no pipes, \
              separators, variables, substitutions or escapes)"
         )));
     }
