@@ -101,6 +101,42 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// A consistent copy of the database, taken while the daemon writes (SQLite online backup).
+    Backup {
+        /// Output file; `-` streams the copy to stdout (never to a terminal).
+        #[arg(value_name = "FILE|-")]
+        target: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// A summary for people, per device: alerts, destinations, countries, trackers, leaks.
+    Report {
+        /// Only what happened since a duration ago (1h, 1d, …) or a time (RFC 3339, epoch).
+        #[arg(long, value_name = "DUR|TS")]
+        since: Option<String>,
+        /// Only this device (MAC address).
+        #[arg(long, value_name = "MAC")]
+        device: Option<String>,
+        /// The same as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Show MAC addresses whole (masked to their last 4 digits by default).
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Every table (dns, http, tls, dhcp, flows, devices, alerts) as JSON lines, for archiving.
+    Export {
+        /// Only records since a duration ago (1h, 1d, …) or a time (RFC 3339, epoch).
+        #[arg(long, value_name = "DUR|TS")]
+        since: Option<String>,
+        /// Print identifiers (IMEI, IMSI, e-mail, …) in full; by default they are masked as in
+        /// the read commands.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// For a restricted SSH key: run the read command in SSH_ORIGINAL_COMMAND, refuse the rest.
+    SshServe,
     /// Render a page of the OLED display, as it shows now, to a PNG (pixels ×4).
     Display {
         /// Page: 1 status, 2 latest alerts, 3 devices, 4 join QR code [default: 1]

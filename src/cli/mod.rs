@@ -5,16 +5,20 @@
 mod analyze;
 mod ap;
 mod args;
+mod backup;
 mod demo;
 mod display;
 mod evidence;
+mod export;
 mod leds;
 mod notify;
 pub mod output;
 mod read;
 mod redact;
+mod report;
 mod run;
 pub mod since;
+mod ssh_serve;
 
 use std::io;
 use std::process::ExitCode;
@@ -57,6 +61,15 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),
         Command::Display { page, png } => display::display(&args, *page, png),
         Command::Ap { command } => ap::ap_cmd(&args, command),
+        Command::Backup { target, force } => backup::backup(&args, target, *force),
+        Command::Report {
+            since,
+            device,
+            json,
+            reveal,
+        } => report::report(&args, since.as_deref(), device.as_deref(), *json, *reveal),
+        Command::Export { since, reveal } => export::export(&args, since.as_deref(), *reveal),
+        Command::SshServe => ssh_serve::ssh_serve(&args),
     }
 }
 

@@ -6,10 +6,12 @@
 //! read-only with [`open_read`]. WAL mode lets them read while the daemon writes. The layout
 //! of the stored data is described in [`schema`].
 
+pub mod backup;
 pub mod evidence;
 pub mod insert;
 pub mod query;
 pub mod render;
+pub mod report;
 pub mod retention;
 pub mod schema;
 pub mod writer;

@@ -13,13 +13,21 @@
 //! The database and its `-wal`/`-shm` files are mode 0640: the main file is created (or
 //! re-moded) by [`open_write`] before SQLite opens it, and SQLite gives the `-wal`/`-shm` files
 //! the main file's mode when it creates them; [`open_write`] re-modes existing ones too.
+//!
+//! Group readers (the `phonehome-logs` group reading over SSH while the daemon writes): a WAL
+//! reader that may not write the `-shm` file still reads, as long as `-wal` and `-shm` exist
+//! (SQLite ≥ 3.22 then builds the WAL index in its own memory); it cannot create them in a
+//! data directory it may not write. So the writer keeps them after closing
+//! (`SQLITE_FCNTL_PERSIST_WAL`) and gives them the main file's group, so a database whose
+//! group is `phonehome-logs` (a setgid data directory, or `chgrp`) stays readable by that
+//! group whether the daemon runs or not. Measured in `tests/ssh_serve.rs`.
 
 use std::fs::{OpenOptions, Permissions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, FileControl, OpenFlags};
 
 use super::StoreError;
 
@@ -254,6 +262,11 @@ pub fn open_write(path: &Path) -> Result<Connection, StoreError> {
             tracing::warn!(mode, "database did not switch to WAL journal mode");
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut persist = 1;
+        conn.file_control(
+            Some(rusqlite::MAIN_DB),
+            FileControl::PersistWal(&mut persist),
+        )?;
         Ok(())
     };
     setup().map_err(|e| sqlite(path, e))?;
@@ -264,9 +277,29 @@ pub fn open_write(path: &Path) -> Result<Connection, StoreError> {
         let p = Path::new(&p);
         if p.exists() {
             set_mode(p).map_err(|e| other(format!("cannot set mode 0640 on {suffix}: {e}")))?;
+            follow_group(path, p);
         }
     }
     Ok(conn)
+}
+
+/// Gives `companion` the group of the main file `db`. Best effort: only root or a member of
+/// that group may, so a failure is logged and the companion keeps its group.
+fn follow_group(db: &Path, companion: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(main), Ok(own)) = (std::fs::metadata(db), std::fs::metadata(companion)) else {
+        return;
+    };
+    if main.gid() == own.gid() {
+        return;
+    }
+    if let Err(e) = std::os::unix::fs::chown(companion, None, Some(main.gid())) {
+        tracing::warn!(
+            file = %companion.display(),
+            gid = main.gid(),
+            "cannot give the database's group to its companion file: {e}"
+        );
+    }
 }
 
 /// Sets mode 0640 unless the file already has it (so a file we may write but do not own, and
