@@ -42,6 +42,8 @@ fn unit_carries_the_hardening_the_daemon_relies_on() {
         ("Type", "notify"),
         ("Restart", "on-failure"),
         ("User", "phonehome"),
+        ("Group", "phonehome-logs"),
+        ("SupplementaryGroups", "phonehome"),
         ("AmbientCapabilities", "CAP_NET_RAW CAP_NET_ADMIN"),
         ("CapabilityBoundingSet", "CAP_NET_RAW CAP_NET_ADMIN"),
         ("NoNewPrivileges", "yes"),
