@@ -51,13 +51,7 @@ pub(super) fn export(
         limit: None,
     };
     let (cfg, db) = load(args)?;
-    let mut redactor = if reveal {
-        None
-    } else {
-        Some(Redactor::new(crate::detect::setup::pii_scanner(
-            &cfg.detect,
-        )?))
-    };
+    let mut redactor = Redactor::unless_revealed(&cfg, reveal)?;
     let conn = store::open_read(&db)?;
     let stdout = io::stdout();
     let mut w = io::BufWriter::new(stdout.lock());

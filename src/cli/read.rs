@@ -31,13 +31,7 @@ pub(super) fn records(args: &Args, kind: Kind, q: &QueryArgs) -> anyhow::Result<
         limit: q.limit,
     };
     let (cfg, db) = load(args)?;
-    let mut redactor = if q.reveal {
-        None
-    } else {
-        Some(Redactor::new(crate::detect::setup::pii_scanner(
-            &cfg.detect,
-        )?))
-    };
+    let mut redactor = Redactor::unless_revealed(&cfg, q.reveal)?;
     let conn = store::open_read(&db)?;
     let stdout = io::stdout();
     let mut w = io::BufWriter::new(stdout.lock());

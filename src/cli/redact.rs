@@ -39,6 +39,19 @@ impl Redactor {
         }
     }
 
+    /// The redactor for `cfg`'s identifiers, or None with `--reveal`.
+    pub(super) fn unless_revealed(
+        cfg: &crate::config::Config,
+        reveal: bool,
+    ) -> anyhow::Result<Option<Redactor>> {
+        if reveal {
+            return Ok(None);
+        }
+        Ok(Some(Redactor::new(crate::detect::setup::pii_scanner(
+            &cfg.detect,
+        )?)))
+    }
+
     /// `text` with every identifier masked, or None when it holds none.
     pub(super) fn text(&mut self, text: &str) -> Option<String> {
         self.spans.clear();

@@ -300,21 +300,11 @@ impl PiiScanner {
     pub fn spans(&self, bytes: &[u8], out: &mut Vec<std::ops::Range<usize>>) {
         let base = out.len();
         let full = |out: &Vec<std::ops::Range<usize>>| out.len() - base >= MAX_FINDINGS_PER_CALL;
-        if let Some(ac) = &self.known.ac {
-            for m in ac.find_overlapping_iter(bytes) {
-                let Some(info) = self.known.patterns.get(m.pattern().as_usize()) else {
-                    continue;
-                };
-                let digit =
-                    |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_digit);
-                if info.digits && (digit(m.start().checked_sub(1)) || digit(Some(m.end()))) {
-                    continue;
-                }
-                if full(out) {
-                    return;
-                }
-                out.push(m.start()..m.end());
+        for (m, _) in self.known_matches(bytes) {
+            if full(out) {
+                return;
             }
+            out.push(m.start()..m.end());
         }
         let start = bytes.as_ptr() as usize;
         patterns::find(bytes, &self.mcc, &mut |_, value, _| {
@@ -324,6 +314,24 @@ impl PiiScanner {
                 out.push(at..at + value.len());
             }
         });
+    }
+
+    /// The configured identifiers' matches in `bytes`; a digit string counts only when no
+    /// digit touches it (a known IMEI inside a longer number is not that IMEI).
+    fn known_matches<'a>(
+        &'a self,
+        bytes: &'a [u8],
+    ) -> impl Iterator<Item = (aho_corasick::Match, &'a known::PatternInfo)> + 'a {
+        let digit = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_digit);
+        self.known
+            .ac
+            .iter()
+            .flat_map(move |ac| ac.find_overlapping_iter(bytes))
+            .filter_map(move |m| {
+                let info = self.known.patterns.get(m.pattern().as_usize())?;
+                let touching = digit(m.start().checked_sub(1)) || digit(Some(m.end()));
+                (!(info.digits && touching)).then_some((m, info))
+            })
     }
 
     /// One pass of both detectors over `bytes`. `wrap` is the encoding that produced `bytes`
@@ -341,33 +349,23 @@ impl PiiScanner {
             (Encoding::Plain, Some(w)) => w,
             (e, _) => e,
         };
-        if let Some(ac) = &self.known.ac {
-            for m in ac.find_overlapping_iter(bytes) {
-                let Some(info) = self.known.patterns.get(m.pattern().as_usize()) else {
-                    continue;
-                };
-                let digit =
-                    |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_digit);
-                if info.digits && (digit(m.start().checked_sub(1)) || digit(Some(m.end()))) {
-                    continue;
-                }
-                let Some((kind, masked, device)) = self.known.ids.get(info.id) else {
-                    continue;
-                };
-                let key = keys::key_before(bytes, m.start())
-                    .and_then(|k| bytes.get(k.start..k.end))
-                    .and_then(|k| std::str::from_utf8(k).ok());
-                let f = Finding {
-                    identifier: *kind,
-                    encoding: enc(info.encoding),
-                    known: true,
-                    masked: masked.clone(),
-                    key: key.map(str::to_string),
-                    place,
-                    device: *device,
-                };
-                push(out, base, f, wrap.is_some());
-            }
+        for (m, info) in self.known_matches(bytes) {
+            let Some((kind, masked, device)) = self.known.ids.get(info.id) else {
+                continue;
+            };
+            let key = keys::key_before(bytes, m.start())
+                .and_then(|k| bytes.get(k.start..k.end))
+                .and_then(|k| std::str::from_utf8(k).ok());
+            let f = Finding {
+                identifier: *kind,
+                encoding: enc(info.encoding),
+                known: true,
+                masked: masked.clone(),
+                key: key.map(str::to_string),
+                place,
+                device: *device,
+            };
+            push(out, base, f, wrap.is_some());
         }
         patterns::find(bytes, &self.mcc, &mut |identifier, value, key| {
             let f = Finding {
