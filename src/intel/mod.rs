@@ -7,3 +7,19 @@
 pub mod geo;
 pub mod ioc;
 pub mod trackers;
+
+/// Names hosts files list as the machine itself (`127.0.0.1 localhost`), neither indicators
+/// nor trackers: both list loaders skip them.
+pub(crate) const HOSTS_LOCAL_NAMES: &[&str] = &[
+    "localhost",
+    "localhost.localdomain",
+    "local",
+    "broadcasthost",
+    "ip6-localhost",
+    "ip6-loopback",
+    "ip6-localnet",
+    "ip6-mcastprefix",
+    "ip6-allnodes",
+    "ip6-allrouters",
+    "ip6-allhosts",
+];

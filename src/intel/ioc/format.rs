@@ -207,21 +207,6 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Outcome, FileError> {
     parse_list(text).map(Outcome::Indicators)
 }
 
-/// Names in hosts files that are the machine itself, not indicators.
-const LOCAL_NAMES: &[&str] = &[
-    "localhost",
-    "localhost.localdomain",
-    "local",
-    "broadcasthost",
-    "ip6-localhost",
-    "ip6-loopback",
-    "ip6-localnet",
-    "ip6-mcastprefix",
-    "ip6-allnodes",
-    "ip6-allrouters",
-    "ip6-allhosts",
-];
-
 /// A hosts file (`ADDRESS NAME…`) or a plain list (one value a line), `#` comments.
 pub fn parse_list(text: &str) -> Result<ParsedFile, FileError> {
     let mut out = ParsedFile::new(Rank::List);
@@ -252,7 +237,8 @@ pub fn parse_list(text: &str) -> Result<ParsedFile, FileError> {
                 }
                 for name in std::iter::once(name).chain(tokens) {
                     let lower = name.to_ascii_lowercase();
-                    if LOCAL_NAMES.contains(&lower.as_str()) || normalize::parse_net(name).is_some()
+                    if crate::intel::HOSTS_LOCAL_NAMES.contains(&lower.as_str())
+                        || normalize::parse_net(name).is_some()
                     {
                         out.skipped_entries += 1;
                         continue;

@@ -32,21 +32,6 @@ pub(crate) enum Entry<'a> {
     },
 }
 
-/// Host names that hosts files list as the machine itself, not as a blocked domain.
-const LOCAL_NAMES: &[&str] = &[
-    "localhost",
-    "localhost.localdomain",
-    "local",
-    "broadcasthost",
-    "ip6-localhost",
-    "ip6-loopback",
-    "ip6-localnet",
-    "ip6-mcastprefix",
-    "ip6-allnodes",
-    "ip6-allrouters",
-    "ip6-allhosts",
-];
-
 /// True for a syntactically valid lower-case host name with at least two labels.
 pub(crate) fn is_host(h: &str) -> bool {
     h.len() <= MAX_HOST_LEN
@@ -135,7 +120,8 @@ pub(crate) fn parse_hosts<'a>(
             let h = h.strip_prefix("*.").unwrap_or(h).trim_end_matches('.');
             let lower = h.to_ascii_lowercase();
             if is_addr
-                && (LOCAL_NAMES.contains(&lower.as_str()) || h.parse::<std::net::IpAddr>().is_ok())
+                && (crate::intel::HOSTS_LOCAL_NAMES.contains(&lower.as_str())
+                    || h.parse::<std::net::IpAddr>().is_ok())
             {
                 continue;
             }
