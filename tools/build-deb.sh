@@ -7,7 +7,8 @@
 # Installs nothing: it needs cargo-deb (`cargo install cargo-deb --locked`), xz and, for
 # aarch64, the cross toolchain of README "Cross-building". Steps: unpack the packaged data
 # (packaging/data/*.xz → target/deb-data/, checked against packaging/data/SHA256SUMS), build
-# the release binary, then `cargo deb --no-build`, which takes the package layout from
+# the release binary, then `cargo deb --no-build --strip` (the release profile keeps line
+# tables for profiling; the Pi gets a stripped binary), which takes the package layout from
 # [package.metadata.deb] in Cargo.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ done
 
 # 2. The binary. The Pi build drives the LEDs and the OLED: feature `pi`.
 build=(cargo build --release --locked)
-deb=(cargo deb --no-build --locked)
+deb=(cargo deb --no-build --locked --strip)
 if [ -n "$target" ]; then
   build+=(--target "$target")
   deb+=(--target "$target")
