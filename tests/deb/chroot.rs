@@ -1,7 +1,8 @@
 //! Installing the .deb for real: a throwaway Debian bookworm chroot made with
 //! `mmdebstrap --variant=apt` (with the package's dependencies preinstalled), then
-//! `dpkg -i`, the postinst run a second time, a reinstall, and `dpkg --purge`; after each step
-//! the users, groups, owners and modes are read back inside the chroot.
+//! `dpkg -i`, the postinst run a second time, a reinstall, an admin's dpkg-statoverride, and
+//! `dpkg --purge`; after each step the users, groups, owners and modes are read back inside the
+//! chroot, and the daemon's user runs `phonehome demo` on the packaged indicator and geo data.
 //!
 //! Needs root, mmdebstrap, a Debian mirror, PHONEHOME_DEB built for this machine's
 //! architecture, and `PHONEHOME_DEB_CHROOT=1` (about a minute or two: it downloads some 60 MB);
@@ -167,6 +168,25 @@ fn installs_configures_twice_and_purges_in_a_bookworm_chroot() {
     assert!(conf.contains("[ap]"));
     let version = chroot(&root, &["phonehome", "--version"]);
     assert!(version.starts_with("phonehome "), "{version}");
+    // As the daemon's user, the demo (default config) loads the packaged data.
+    let demo = Command::new("chroot")
+        .arg(&root)
+        .args([
+            "runuser",
+            "-u",
+            "phonehome",
+            "--",
+            "phonehome",
+            "-v",
+            "demo",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&demo.stderr);
+    assert!(demo.status.success(), "{log}");
+    assert!(log.contains("geo databases loaded"), "{log}");
+    assert!(log.contains("files_with_errors=0"), "{log}");
+    assert!(String::from_utf8_lossy(&demo.stdout).contains("critical  pii_leak"));
 
     // Configure again, then reinstall: nothing changes.
     chroot(
@@ -180,6 +200,31 @@ fn installs_configures_twice_and_purges_in_a_bookworm_chroot() {
     assert_eq!(state(&root), first, "a second postinst changed the state");
     chroot(&root, &["dpkg", "-i", "/tmp/phonehome.deb"]);
     assert_eq!(state(&root), first, "a reinstall changed the state");
+    // An admin's dpkg-statoverride wins over the postinst.
+    let dir_state = "/var/lib/phonehome";
+    chroot(
+        &root,
+        &[
+            "dpkg-statoverride",
+            "--update",
+            "--add",
+            "root",
+            "root",
+            "0700",
+            dir_state,
+        ],
+    );
+    chroot(
+        &root,
+        &[
+            "/var/lib/dpkg/info/phonehome.postinst",
+            "configure",
+            "0.1.0-1",
+        ],
+    );
+    let kept = chroot(&root, &["stat", "-c", "%U:%G %a", dir_state]);
+    assert_eq!(kept.trim(), "root:root 700");
+    chroot(&root, &["dpkg-statoverride", "--remove", dir_state]);
 
     // Purge: the user, its groups, the log folder and the config go.
     std::fs::write(root.join("var/lib/phonehome/phonehome.db"), b"log").unwrap();
