@@ -4,18 +4,23 @@
 //!
 //! Matching: each section is a multiset; a produced record matches an expected one on the
 //! identifying fields (DNS: client, server, qname, qtype; HTTP: client, client_port, method,
-//! host, uri; TLS: client, client_port, server, server_port; DHCP: client_mac, xid, msg_type),
+//! host, uri; TLS and QUIC: client, client_port, server, server_port; DHCP: client_mac, xid,
+//! msg_type),
 //! then every other field our records carry and the expected record has is compared. DNS
 //! qnames are compared exactly (case preserved). A produced record matching nothing must be
 //! listed in `may_also_report` (or, for DNS responses without a captured query, in
 //! `dns_responses_without_query`). Known, justified differences are in [`EXCEPTIONS`].
+//!
+//! QUIC: TLS records with transport `quic` are compared with `quic_initials`. Records do not
+//! carry the QUIC version, so `quic_version` is checked from the long header of the flow's
+//! first client datagram, read here with the same header parser.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use phonehome::capture::file::FileSource;
-use phonehome::decode::{dhcp, dns};
-use phonehome::event::{DhcpRecord, DnsRecord, Event, HttpRecord, TlsRecord};
+use phonehome::decode::{self as dec, dhcp, dns, quic, Net, Transport as L4};
+use phonehome::event::{DhcpRecord, DnsRecord, Event, HttpRecord, TlsRecord, Transport};
 use phonehome::pipeline::{Pipeline, PipelineConfig};
 use serde_json::Value;
 
@@ -33,12 +38,15 @@ struct Produced {
     http: Vec<HttpRecord>,
     tls: Vec<TlsRecord>,
     dhcp: Vec<DhcpRecord>,
+    /// QUIC version of the first long-header datagram of each UDP 4-tuple (as sent).
+    quic_versions: BTreeMap<(String, u16, String, u16), u32>,
 }
 
 fn run_pipeline(path: &Path) -> (Produced, Option<String>) {
     let mut out = Produced::default();
     let mut pipe = Pipeline::new(PipelineConfig::default());
     let mut err = None;
+    let mut versions = BTreeMap::new();
     let mut sink = |ev: Event| match ev {
         Event::Dns(r) => out.dns.push(r),
         Event::Http(r) => out.http.push(r),
@@ -51,7 +59,10 @@ fn run_pipeline(path: &Path) -> (Produced, Option<String>) {
         Ok(mut src) => {
             while let Some(f) = src.next_frame() {
                 match f {
-                    Ok(f) => pipe.ingest(f.ts, f.link, f.data, &mut sink),
+                    Ok(f) => {
+                        note_quic_version(f.link, f.data, &mut versions);
+                        pipe.ingest(f.ts, f.link, f.data, &mut sink)
+                    }
                     Err(e) => {
                         err = Some(e.to_string());
                         break;
@@ -61,7 +72,30 @@ fn run_pipeline(path: &Path) -> (Produced, Option<String>) {
         }
     }
     pipe.finish(&mut sink);
+    out.quic_versions = versions;
     (out, err)
+}
+
+/// Records the QUIC version of a UDP datagram starting with a long header of a known version.
+fn note_quic_version(
+    link: dec::LinkType,
+    data: &[u8],
+    seen: &mut BTreeMap<(String, u16, String, u16), u32>,
+) {
+    let Ok(pkt) = dec::decode_frame(link, data) else {
+        return;
+    };
+    let Net::Ip(ip) = pkt.net else { return };
+    let L4::Udp(u) = ip.transport else { return };
+    if let Ok(h) = quic::header::parse_long_header(u.payload) {
+        let k = (
+            ip.src.to_string(),
+            u.src_port,
+            ip.dst.to_string(),
+            u.dst_port,
+        );
+        seen.entry(k).or_insert(h.wire_version);
+    }
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {
@@ -104,6 +138,20 @@ fn tls_fields(r: &TlsRecord) -> Value {
         "supported_versions": r.supported_versions.iter().map(hex4).collect::<Vec<_>>(),
         "ja3": r.ja3, "ja3_string": r.ja3_string, "ja4": r.ja4, "ja4_r": r.ja4_r,
     })
+}
+
+fn quic_fields(r: &TlsRecord, versions: &BTreeMap<(String, u16, String, u16), u32>) -> Value {
+    let mut m = tls_fields(r);
+    let k = (
+        r.client_ip.to_string(),
+        r.client_port,
+        r.server_ip.to_string(),
+        r.server_port,
+    );
+    if let Some(v) = versions.get(&k) {
+        m["quic_version"] = Value::String(format!("0x{v:08x}"));
+    }
+    m
 }
 
 fn dhcp_fields(r: &DhcpRecord) -> Value {
@@ -165,6 +213,20 @@ const SECTIONS: &[Section<'static>] = &[
             "sni",
             "alpn",
             "handshake_version",
+            "supported_versions",
+            "ja3",
+            "ja3_string",
+            "ja4",
+            "ja4_r",
+        ],
+    },
+    Section {
+        name: "quic_initials",
+        ident: &["client", "client_port", "server", "server_port"],
+        compare: &[
+            "quic_version",
+            "sni",
+            "alpn",
             "supported_versions",
             "ja3",
             "ja3_string",
@@ -276,7 +338,19 @@ fn corpus_matches_peer_results() {
             ("http_requests", got.http.iter().map(http_fields).collect()),
             (
                 "tls_client_hellos",
-                got.tls.iter().map(tls_fields).collect(),
+                got.tls
+                    .iter()
+                    .filter(|r| r.transport != Transport::Quic)
+                    .map(tls_fields)
+                    .collect(),
+            ),
+            (
+                "quic_initials",
+                got.tls
+                    .iter()
+                    .filter(|r| r.transport == Transport::Quic)
+                    .map(|r| quic_fields(r, &got.quic_versions))
+                    .collect(),
             ),
             ("dhcp_messages", got.dhcp.iter().map(dhcp_fields).collect()),
         ]);

@@ -7,7 +7,8 @@
 //! Layering: [`link`] turns a captured frame of some link type into a [`Packet`] (link-layer
 //! addresses plus the innermost IP packet, looking through VLAN tags and GTP-U tunnels);
 //! [`ip`] and [`transport`] decode IPv4/IPv6 and TCP/UDP/ICMP; the application decoders
-//! ([`dns`], [`http`], [`tls`], [`dhcp`]) take transport payloads.
+//! ([`dns`], [`http`], [`tls`], [`dhcp`]) take transport payloads; [`quic`] decrypts QUIC
+//! Initial packets down to the same TLS ClientHello.
 
 pub mod dhcp;
 pub mod dns;
@@ -17,6 +18,7 @@ pub mod ip;
 pub mod ja;
 pub mod lineproto;
 pub mod link;
+pub mod quic;
 pub mod tls;
 pub mod transport;
 pub mod wifi;

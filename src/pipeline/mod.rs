@@ -9,6 +9,7 @@
 
 mod counters;
 mod dns;
+mod quic;
 mod tcp;
 
 pub use counters::{Counters, Held};
@@ -333,6 +334,10 @@ impl Pipeline {
                     dns.message(&wire, domains, counters, sink);
                 } else if matches!((d.src_port, d.dst_port), (68, 67) | (67, 68) | (67, 67)) {
                     Self::dhcp(devices, counters, ts, (src, src_mac), dst, d.payload, sink);
+                } else if dir == Dir::Up
+                    && quic::client_datagram(flow, d.payload, ts, device_mac, counters, sink)
+                {
+                    // QUIC: the ClientHello became a TLS record; the rest is encrypted.
                 } else if *detectors_on
                     && !flow.app.tunnelled
                     && dir == Dir::Up

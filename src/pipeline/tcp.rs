@@ -43,6 +43,8 @@ pub struct AppState {
     /// its payloads are not sampled for the identifier scan (IMS registration carries the IMSI
     /// to the subscriber's own operator by design).
     pub(super) tunnelled: bool,
+    /// QUIC Initial inspection of a UDP flow (see `pipeline/quic.rs`).
+    pub(super) quic: super::quic::QuicFlow,
 }
 
 impl AppState {

@@ -1,0 +1,108 @@
+//! QUIC on UDP flows: the client's first datagrams are decrypted ([`decode::quic`]) until
+//! its ClientHello is complete, which then becomes a [`TlsRecord`] with transport `quic`,
+//! exactly as a ClientHello over TCP does (same decoder, JA3, JA4 with the `q` marker, the
+//! flow's domain from the SNI, the same detectors downstream).
+//!
+//! Invariants: a flow is inspected only if its first client datagram is a decryptable Initial
+//! (on any port); at most [`MAX_CLIENT_DATAGRAMS`] client datagrams are looked at; the state
+//! (one boxed [`ClientInitials`], bounded by [`MAX_CRYPTO_BYTES`] plus one datagram) is freed
+//! when the hello is decoded or inspection stops. Once a flow is decided, each datagram costs
+//! one flag check: 1-RTT traffic is never parsed.
+//!
+//! [`MAX_CRYPTO_BYTES`]: crate::decode::quic::crypto::MAX_CRYPTO_BYTES
+//! [`MAX_CLIENT_DATAGRAMS`]: crate::decode::quic::MAX_CLIENT_DATAGRAMS
+//! [`decode::quic`]: crate::decode::quic
+
+use super::{Counters, Sink};
+use crate::decode::quic::{ClientInitials, Progress};
+use crate::decode::{ja, tls};
+use crate::event::{Event, MacAddr, TlsRecord, Transport, Ts};
+use crate::flow::table::Flow;
+
+use super::tcp::AppState;
+
+/// QUIC state of a UDP flow: two flags while idle, a boxed decoder while collecting a hello.
+#[derive(Debug, Default)]
+pub struct QuicFlow {
+    conn: Option<Box<ClientInitials>>,
+    /// Nothing more to look at on this flow.
+    decided: bool,
+    /// The flow carries QUIC: its payloads are encrypted and not worth sampling.
+    pub(super) is_quic: bool,
+}
+
+/// Looks at a client→server datagram of a UDP flow. Returns true when the flow is QUIC (the
+/// datagram is claimed and must not be sampled as cleartext).
+pub(super) fn client_datagram(
+    flow: &mut Flow<AppState>,
+    payload: &[u8],
+    ts: Ts,
+    device_mac: Option<MacAddr>,
+    counters: &mut Counters,
+    sink: &mut Sink<'_>,
+) -> bool {
+    let q = &mut flow.app.quic;
+    if q.decided {
+        return q.is_quic;
+    }
+    let progress = match q.conn.as_mut() {
+        Some(c) => c.feed(payload),
+        None => match ClientInitials::start(payload) {
+            Some((c, p)) => {
+                q.is_quic = true;
+                q.conn = Some(Box::new(c));
+                p
+            }
+            None => {
+                q.decided = true;
+                return false;
+            }
+        },
+    };
+    match progress {
+        Progress::NeedMore => {}
+        Progress::GiveUp => {
+            q.decided = true;
+            q.conn = None;
+        }
+        Progress::Hello(ch) => {
+            q.decided = true;
+            q.conn = None;
+            counters.tls_client_hellos += 1;
+            emit(flow, *ch, ts, device_mac, sink);
+        }
+    }
+    true
+}
+
+/// Emits the ClientHello of a QUIC flow as a TLS record and names the flow after its SNI.
+fn emit(
+    flow: &mut Flow<AppState>,
+    ch: tls::ClientHello,
+    ts: Ts,
+    device_mac: Option<MacAddr>,
+    sink: &mut Sink<'_>,
+) {
+    let (ja3, ja3_string) = ja::ja3(&ch);
+    let (ja4, ja4_r) = ja::ja4(&ch, 'q');
+    if flow.domain.is_none() {
+        flow.domain = ch.sni.as_ref().map(|s| s.to_ascii_lowercase());
+    }
+    sink(Event::Tls(TlsRecord {
+        ts,
+        device_mac,
+        client_ip: flow.client_ip,
+        client_port: flow.client_port,
+        server_ip: flow.server_ip,
+        server_port: flow.server_port,
+        transport: Transport::Quic,
+        sni: ch.sni,
+        alpn: ch.alpn.iter().map(|a| tls::alpn_display(a)).collect(),
+        version: ch.legacy_version,
+        supported_versions: ch.supported_versions,
+        ja3,
+        ja3_string,
+        ja4,
+        ja4_r,
+    }));
+}
