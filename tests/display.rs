@@ -290,11 +290,17 @@ fn join_page_without_a_passphrase_says_how_to_set_it() {
         .filter(|&i| gray[i] == 255)
         .count();
     let square = ((HEIGHT * SCALE) * (HEIGHT * SCALE)) as usize;
-    assert!(lit_in_square < square / 4, "{lit_in_square} of {square} lit");
+    assert!(
+        lit_in_square < square / 4,
+        "{lit_in_square} of {square} lit"
+    );
     let with_gray = scaled_gray(&with);
     let lit_with = (0..square)
         .map(|i| (i / (HEIGHT * SCALE) as usize) * row + i % (HEIGHT * SCALE) as usize)
         .filter(|&i| with_gray[i] == 255)
         .count();
-    assert!(lit_with > square / 2, "the QR page lights its square: {lit_with}");
+    assert!(
+        lit_with > square / 2,
+        "the QR page lights its square: {lit_with}"
+    );
 }
