@@ -3,7 +3,11 @@
 #
 #   tools/build-deb.sh                                       # for this machine (x86-64: CI)
 #   tools/build-deb.sh --target aarch64-unknown-linux-gnu    # for the Pi (adds --features pi)
+#   tools/build-deb.sh --dev                                 # CI: package the test build
 #
+# `--dev` packages the unoptimised binary `cargo test` already built (stripped, 22 MB): CI
+# checks the package's layout and installation without a second, optimised build of the
+# whole crate. Packages for a device are always built without it.
 # Installs nothing: it needs cargo-deb (`cargo install cargo-deb --locked`), xz and, for
 # aarch64, the cross toolchain of README "Cross-building". Steps: unpack the packaged data
 # (packaging/data/*.xz → target/deb-data/, checked against packaging/data/SHA256SUMS), build
@@ -13,10 +17,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: tools/build-deb.sh [--target TRIPLE]" >&2; exit 2; }
+usage() { echo "usage: tools/build-deb.sh [--target TRIPLE] [--dev]" >&2; exit 2; }
 target=
+dev=
 while [ $# -gt 0 ]; do
   case "$1" in
+    --dev) dev=1; shift ;;
     --target) [ $# -ge 2 ] || usage; target=$2; shift 2 ;;
     --target=*) target=${1#--target=}; shift ;;
     -h|--help) usage ;;
@@ -43,6 +49,10 @@ done
 # 2. The binary. The Pi build drives the LEDs and the OLED: feature `pi`.
 build=(cargo build --release --locked)
 deb=(cargo deb --no-build --locked --strip)
+if [ -n "$dev" ]; then
+  build=(cargo build --locked --bin phonehome)
+  deb+=(--profile dev)
+fi
 if [ -n "$target" ]; then
   build+=(--target "$target")
   deb+=(--target "$target")
