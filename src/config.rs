@@ -65,7 +65,7 @@ pub const CONFIG_REFERENCE: &str = "\
 | `[policy] watch_asns` | list of integers | `[]` | AS numbers whose destinations raise `watched_destination`, e.g. `[4134]`. |
 | `[policy] allow` | list of domains | `[]` | Domains (with their subdomains) for which no alert is raised except `pii_leak` and `ioc_match`. |
 | `[policy] boot_window_secs` | integer, seconds | `120` | How long after joining a device's traffic counts as its boot phone-home, 10–3600. |
-| `[policy] local_resolvers` | list of IP addresses | `[]` | The network's own DNS resolvers; DNS to any other resolver is `cleartext_protocol`. Empty: any private-address resolver is local. |
+| `[policy] local_resolvers` | list of IP addresses | `[]` | The network's own DNS resolvers; DNS to any other resolver is `cleartext_protocol`; encrypted DNS to them raises no `encrypted_dns`. Empty: any private-address resolver is local. |
 | `[indicators] enabled` | boolean | `true` | Drive the LEDs, the button and the OLED. Without the hardware (no GPIO or I2C device) the daemon logs one line and runs on. |
 | `[indicators] green` | integer, BCM GPIO | `17` | Green LED pin (active high), 0–27. |
 | `[indicators] amber` | integer, BCM GPIO | `27` | Amber LED pin (active high), 0–27. |

@@ -376,11 +376,14 @@ pub enum AlertKind {
     NoDnsContact,
     /// Regular, machine-timed connections to one destination.
     Beacon,
+    /// DNS resolved through an encrypted public resolver (DoH, DoT, DoQ), bypassing the
+    /// network's own.
+    EncryptedDns,
 }
 
 impl AlertKind {
     /// Every kind, in documentation order.
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 10] = [
         AlertKind::PiiLeak,
         AlertKind::IocMatch,
         AlertKind::WatchedDestination,
@@ -390,6 +393,7 @@ impl AlertKind {
         AlertKind::Tracker,
         AlertKind::NoDnsContact,
         AlertKind::Beacon,
+        AlertKind::EncryptedDns,
     ];
 
     /// The snake_case name stored and printed.
@@ -404,6 +408,7 @@ impl AlertKind {
             AlertKind::Tracker => "tracker",
             AlertKind::NoDnsContact => "no_dns_contact",
             AlertKind::Beacon => "beacon",
+            AlertKind::EncryptedDns => "encrypted_dns",
         }
     }
 }

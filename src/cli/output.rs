@@ -37,6 +37,7 @@ fn columns(kind: Kind) -> &'static [(&'static str, usize)] {
             ("qname", 48),
             ("qtype", 8),
             ("rcode", 9),
+            ("protocol", 8),
             ("answers", 40),
         ],
         Kind::Http => &[

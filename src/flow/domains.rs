@@ -1,9 +1,19 @@
 //! Which DNS name led a client to a server address.
 //!
-//! The pipeline inserts, for every A/AAAA answer address of a DNS response, the original query
-//! name (a CNAME chain resolves to the name the device asked for). A flow then looks up
-//! `(client, server)`; when that client's own lookup was not seen (e.g. a cached answer), the
-//! most recent name any client resolved to that server address is the fallback.
+//! The pipeline inserts, for every address a classic DNS response gives for its question, the
+//! question's name: [`chain_addresses`] follows the CNAME chain from the query name (at most
+//! [`MAX_CNAME_CHAIN`] links), so `a.example → CNAME b.cdn.net → A 1.2.3.4` names flows to
+//! 1.2.3.4 `a.example`, the name the device asked for, not the CDN's. Address records whose
+//! owner is not on the chain (stray or injected extra records) teach nothing. mDNS and LLMNR
+//! answers never come here: they name hosts on the local link, not servers a resolver chose.
+//! A flow then looks up `(client, server)`; when that client's own lookup was not seen (e.g. a
+//! cached answer), the most recent name any client resolved to that server address is the
+//! fallback.
+//!
+//! Precedence of a flow's domain (set in `pipeline`): the name from this map, looked up when the
+//! flow starts, wins; the TLS SNI (TCP or QUIC) and then the HTTP Host fill it only when no DNS
+//! answer named the address. For a CNAME chain the map's name is the query name, which is the
+//! name the client also puts in its SNI.
 //!
 //! Invariants:
 //! - At most `max_entries` (client, server) pairs (default [`MAX_ENTRIES`]); inserting beyond
@@ -14,6 +24,7 @@
 //!   [`MAX_NAME_LEN`] are refused.
 //! - Every operation is O(1) amortised: eviction order is a queue of insertion serials with
 //!   lazily skipped stale entries, compacted when it grows past twice the entry count.
+//!   [`chain_addresses`] is O(chain × answers), both bounded.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +34,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::decode::dns::Answer;
 use crate::event::Ts;
 
 /// Default number of (client, server) entries kept: bounds memory on a long-running router
@@ -32,6 +44,56 @@ pub const MAX_ENTRIES: usize = 65_536;
 /// Longest name accepted, in bytes: a DNS name has at most 253 characters in text form (255
 /// on the wire); anything longer is not a name a resolver returned.
 pub const MAX_NAME_LEN: usize = 255;
+
+/// Longest CNAME chain followed from the query name, in links. Resolvers stop at 8–16
+/// (BIND's `max-cname-chain`-like limits); a longer chain, or a loop, in one answer is hostile
+/// or broken, and its addresses are learnt only up to this depth.
+pub const MAX_CNAME_CHAIN: usize = 16;
+
+/// Addresses at most returned by [`chain_addresses`] for one response (the DNS decoder keeps
+/// at most 128 answers anyway).
+pub const MAX_CHAIN_ADDRESSES: usize = 64;
+
+/// DNS record types used here.
+const TYPE_A: u16 = 1;
+const TYPE_CNAME: u16 = 5;
+const TYPE_AAAA: u16 = 28;
+
+/// The A/AAAA addresses that `answers` give for `qname`: those owned by the query name or by a
+/// name the CNAME chain from it reaches within [`MAX_CNAME_CHAIN`] links (names compared
+/// without case and trailing dot). At most [`MAX_CHAIN_ADDRESSES`], in answer order.
+pub fn chain_addresses(qname: &str, answers: &[Answer]) -> Vec<IpAddr> {
+    let mut chain: Vec<&str> = vec![trim_dot(qname)];
+    let mut tail = trim_dot(qname);
+    for _ in 0..MAX_CNAME_CHAIN {
+        let next = answers
+            .iter()
+            .find(|a| a.rtype == TYPE_CNAME && trim_dot(&a.name).eq_ignore_ascii_case(tail))
+            .map(|a| trim_dot(&a.data));
+        match next {
+            // A loop adds nothing new: stop.
+            Some(n) if !chain.iter().any(|c| c.eq_ignore_ascii_case(n)) => {
+                chain.push(n);
+                tail = n;
+            }
+            _ => break,
+        }
+    }
+    answers
+        .iter()
+        .filter(|a| matches!(a.rtype, TYPE_A | TYPE_AAAA))
+        .filter(|a| {
+            let owner = trim_dot(&a.name);
+            chain.iter().any(|c| c.eq_ignore_ascii_case(owner))
+        })
+        .filter_map(|a| a.data.parse::<IpAddr>().ok())
+        .take(MAX_CHAIN_ADDRESSES)
+        .collect()
+}
+
+fn trim_dot(name: &str) -> &str {
+    name.strip_suffix('.').unwrap_or(name)
+}
 
 struct Entry {
     name: Arc<str>,
@@ -195,5 +257,58 @@ impl DomainMap {
             return true;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rr(name: &str, rtype: u16, data: &str) -> Answer {
+        Answer {
+            name: name.to_string(),
+            rtype,
+            data: data.to_string(),
+        }
+    }
+
+    /// Parsed addresses (the literals below are all valid).
+    fn ips(v: &[&str]) -> Vec<IpAddr> {
+        v.iter().filter_map(|s| s.parse().ok()).collect()
+    }
+
+    #[test]
+    fn chain_reaches_addresses_of_every_link_and_ignores_strays() {
+        let answers = [
+            rr("A.Example", TYPE_CNAME, "b.cdn.net"),
+            rr("b.cdn.net", TYPE_CNAME, "c.edge.net."),
+            rr("c.edge.net", TYPE_A, "1.2.3.4"),
+            rr("c.edge.net", TYPE_AAAA, "2001:db8::4"),
+            // Not on the chain: an extra record must not be credited to a.example.
+            rr("evil.example", TYPE_A, "6.6.6.6"),
+            rr("b.cdn.net", TYPE_A, "not an address"),
+        ];
+        assert_eq!(
+            chain_addresses("a.example.", &answers),
+            ips(&["1.2.3.4", "2001:db8::4"])
+        );
+        assert!(chain_addresses("other.example", &answers).is_empty());
+    }
+
+    #[test]
+    fn chain_is_bounded_and_loops_end() {
+        // n0 → n1 → … → n40, address on n40: beyond MAX_CNAME_CHAIN links, not learnt.
+        let mut answers: Vec<Answer> = (0..40)
+            .map(|i| rr(&format!("n{i}"), TYPE_CNAME, &format!("n{}", i + 1)))
+            .collect();
+        answers.push(rr("n40", TYPE_A, "1.2.3.4"));
+        answers.push(rr(&format!("n{MAX_CNAME_CHAIN}"), TYPE_A, "5.6.7.8"));
+        assert_eq!(chain_addresses("n0", &answers), ips(&["5.6.7.8"]));
+        let looped = [
+            rr("x", TYPE_CNAME, "y"),
+            rr("y", TYPE_CNAME, "X"),
+            rr("y", TYPE_A, "9.9.9.9"),
+        ];
+        assert_eq!(chain_addresses("x", &looped), ips(&["9.9.9.9"]));
     }
 }

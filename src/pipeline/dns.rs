@@ -3,7 +3,11 @@
 //! time. Responses whose query was not captured become `response_only` records. mDNS queries
 //! go to a multicast group and are answered by anyone, so they are emitted without pairing.
 //!
-//! Every A/AAAA answer teaches the [`DomainMap`] which name led this client to that address.
+//! The protocol is named by the server's port: 53 is classic DNS (over UDP or TCP, same
+//! records), 5353 mDNS, 5355 LLMNR. Only classic DNS responses teach the [`DomainMap`] which
+//! name led this client to an address (the query name, through the CNAME chain:
+//! [`chain_addresses`]); mDNS and LLMNR answers describe hosts on the local link and never name
+//! a flow. Over TCP the caller (`tcp.rs`) hands over one length-prefixed message at a time.
 
 use std::net::IpAddr;
 
@@ -12,7 +16,7 @@ use rustc_hash::FxHashMap;
 use super::{Counters, Sink};
 use crate::decode::dns::{self, DnsMessage};
 use crate::event::{DnsProtocol, DnsRecord, Event, MacAddr, Transport, Ts, MICROS};
-use crate::flow::domains::DomainMap;
+use crate::flow::domains::{chain_addresses, DomainMap};
 
 /// How long a query waits for its response (packet time).
 pub const DNS_TIMEOUT: Ts = 30 * MICROS;
@@ -196,14 +200,16 @@ impl DnsPairing {
             .take(MAX_ANSWERS)
             .map(|a| a.data.clone())
             .collect();
-        // Teach the domain map: the first question's name led the client to every address.
-        // The name is lowered once, and only for a response that has an address to learn.
-        if let Some(q) = msg.questions.first() {
-            let mut name: Option<String> = None;
-            for a in msg.answers.iter().filter(|a| matches!(a.rtype, 1 | 28)) {
-                if let Ok(addr) = a.data.parse::<IpAddr>() {
-                    let name = name.get_or_insert_with(|| q.name.to_ascii_lowercase());
-                    domains.insert(w.ts, w.dst, addr, name);
+        // Teach the domain map: the first question's name led the client to every address its
+        // CNAME chain reaches. Only resolver traffic: mDNS/LLMNR answers name hosts on the link.
+        if protocol == DnsProtocol::Dns {
+            if let Some(q) = msg.questions.first() {
+                let addrs = chain_addresses(&q.name, &msg.answers);
+                if !addrs.is_empty() {
+                    let name = q.name.trim_end_matches('.').to_ascii_lowercase();
+                    for addr in addrs {
+                        domains.insert(w.ts, w.dst, addr, &name);
+                    }
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! Behavioural detectors: boot_phone_home, watched_destination, cleartext_protocol,
-//! cleartext_credentials, no_dns_contact and beacon, as one pure state machine over the records
+//! cleartext_credentials, no_dns_contact, beacon and encrypted_dns, as one pure state machine over the records
 //! the pipeline emits.
 //!
 //! [`Behaviour::observe`] takes every [`Event`] (alerts of other detectors included: a pii_leak
@@ -29,6 +29,7 @@ pub mod beacon;
 mod boot;
 mod cleartext;
 pub mod common;
+pub mod encrypted_dns;
 mod rules;
 
 use std::net::IpAddr;
@@ -39,6 +40,7 @@ use beacon::BeaconTracker;
 use boot::{BootTracker, Destination, Mark};
 use cleartext::StarttlsNotes;
 use common::Allowlist;
+use encrypted_dns::EncryptedDns;
 
 pub use boot::{BOOT_REPORT_GRACE, MAX_BOOT_DESTINATIONS, MAX_DEVICES};
 pub use cleartext::MAX_SCANNED_FLOWS;
@@ -138,6 +140,7 @@ struct Detectors {
     boot: BootTracker,
     beacons: BeaconTracker,
     starttls: StarttlsNotes,
+    encrypted_dns: EncryptedDns,
     /// Latest event time seen.
     now: Ts,
 }
@@ -153,6 +156,7 @@ impl Behaviour {
                 boot: BootTracker::new(window),
                 beacons: BeaconTracker::new(&cfg.beacon),
                 starttls: StarttlsNotes::default(),
+                encrypted_dns: EncryptedDns::new(&cfg.local_resolvers),
                 now: Ts::MIN,
             },
         }
@@ -245,6 +249,9 @@ impl Detectors {
                     let d = Destination::new(r.ts, domain, r.server_ip, r.server_port);
                     self.boot.destination(mac, d, allow);
                 }
+                if let Some(a) = self.encrypted_dns.tls(r) {
+                    emit(a);
+                }
                 r.ts
             }
             Event::Dhcp(r) => {
@@ -300,6 +307,7 @@ impl Detectors {
             cleartext::cleartext_flow(f, upgraded),
             self.rules.no_dns_contact(f),
             beacon,
+            self.encrypted_dns.flow(f),
         ];
         for a in alerts.into_iter().flatten() {
             emit(a);
