@@ -1,7 +1,7 @@
 //! DNS depth (issue 6, item 4), on traffic built with `phonehome::synth` and run through the
 //! product's pipeline and detectors:
 //! - a CNAME chain names flows to its address with the query name, bounded in length, and
-//!   stray address records teach nothing; the precedence DNS name → SNI → Host is pinned;
+//!   stray address records teach nothing; the client's SNI or Host replaces the DNS name guessed by address;
 //! - mDNS and LLMNR answers never name a flow and never count as cleartext-resolver DNS;
 //! - DNS over TCP (length-prefixed, several messages per connection, split and reordered
 //!   segments) gives the same records as over UDP and teaches the domain map;
@@ -234,14 +234,21 @@ fn cname_chain_longer_than_the_bound_teaches_nothing_past_it() {
 /// The precedence in force (documented in `flow::domains` and the README's flows table): the
 /// DNS answer's name wins, SNI names the flows no answer named.
 #[test]
-fn dns_name_then_sni_precedence() {
+fn sni_beats_the_dns_guess_by_address() {
     let mut cap = Capture::default();
     cap.dns_udp(3, "app.example", &[a("app.example", "198.51.100.30")]);
+    // The same (CDN) address, asked for another name: the client's SNI names the flow.
     cap.tls(41_004, "198.51.100.30", 443, "api.other.example");
     cap.tls(41_005, "198.51.100.31", 443, "sni-only.example");
+    // No SNI: the DNS name stays.
+    cap.tcp(41_006, "198.51.100.30", 8443, |_| {});
     let ev = run(&cap);
     assert_eq!(
         flow_to(&ev, "198.51.100.30", 443).domain.as_deref(),
+        Some("api.other.example")
+    );
+    assert_eq!(
+        flow_to(&ev, "198.51.100.30", 8443).domain.as_deref(),
         Some("app.example")
     );
     assert_eq!(

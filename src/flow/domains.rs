@@ -11,9 +11,11 @@
 //! fallback.
 //!
 //! Precedence of a flow's domain (set in `pipeline`): the name from this map, looked up when the
-//! flow starts, wins; the TLS SNI (TCP or QUIC) and then the HTTP Host fill it only when no DNS
-//! answer named the address. For a CNAME chain the map's name is the query name, which is the
-//! name the client also puts in its SNI.
+//! flow starts, is replaced by the name the client itself declares once it is seen: the TLS
+//! SNI (TCP or QUIC) or the HTTP Host. The map's name is a guess by address, and one CDN
+//! address serves many names; the client's own name is what it connected for. For a CNAME
+//! chain the map's name is the query name, which is the name the client also puts in its SNI,
+//! so the two agree in the common case.
 //!
 //! Invariants:
 //! - At most `max_entries` (client, server) pairs (default [`MAX_ENTRIES`]); inserting beyond

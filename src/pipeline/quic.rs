@@ -85,8 +85,10 @@ fn emit(
 ) {
     let (ja3, ja3_string) = ja::ja3(&ch);
     let (ja4, ja4_r) = ja::ja4(&ch, 'q');
-    if flow.domain.is_none() {
-        flow.domain = ch.sni.as_ref().map(|s| s.to_ascii_lowercase());
+    // The name the client declared beats the DNS-by-address guess (a CDN address
+    // serves many names): see flow::domains.
+    if let Some(sni) = ch.sni.as_ref().filter(|s| !s.is_empty()) {
+        flow.domain = Some(sni.to_ascii_lowercase());
     }
     sink(Event::Tls(TlsRecord {
         ts,

@@ -257,8 +257,10 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
             cx.counters.tls_client_hellos += 1;
             let (ja3, ja3_string) = ja::ja3(&ch);
             let (ja4, ja4_r) = ja::ja4(&ch, 't');
-            if flow.domain.is_none() {
-                flow.domain = ch.sni.as_ref().map(|s| s.to_ascii_lowercase());
+            // The name the client declared beats the DNS-by-address guess (a CDN address
+            // serves many names): see flow::domains.
+            if let Some(sni) = ch.sni.as_ref().filter(|s| !s.is_empty()) {
+                flow.domain = Some(sni.to_ascii_lowercase());
             }
             sink(Event::Tls(TlsRecord {
                 ts: cx.ts,
@@ -416,8 +418,8 @@ fn http_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) -
                     Vec::new()
                 };
                 insp.up.consume(h.head_len);
-                if flow.domain.is_none() {
-                    flow.domain = h.host.as_deref().map(host_name);
+                if let Some(host) = h.host.as_deref().map(host_name).filter(|h| !h.is_empty()) {
+                    flow.domain = Some(host);
                 }
                 let rec = HttpRecord {
                     ts: cx.ts,

@@ -131,6 +131,7 @@ pub fn kind_label(kind: &str) -> &str {
         "tracker" => "Tracker",
         "no_dns_contact" => "No-DNS contact",
         "beacon" => "Beacon",
+        "encrypted_dns" => "Encrypted DNS",
         other => other,
     }
 }
