@@ -225,10 +225,12 @@ fn devices_merge_sightings_in_time_order() {
         [
             json!({"mac": LAPTOP, "vendor": "Cisco-Linksys", "randomized": false, "hostname": null,
                "ips": ["192.168.0.10"], "first_seen": "2024-05-01T12:00:00.000010Z",
-               "last_seen": "2024-05-01T12:00:00.000010Z", "name": null}),
+               "last_seen": "2024-05-01T12:00:00.000010Z", "name": null, "label": null, "os": null, "model": null, "app": null,
+               "vendor_class": null, "same_as": null}),
             json!({"mac": PHONE, "vendor": "Google", "randomized": true, "hostname": "Pixel-7",
                "ips": ["192.168.4.23", "fe80::1"], "first_seen": "2024-05-01T12:00:00.000050Z",
-               "last_seen": "2024-05-01T12:00:00.000300Z", "name": null}),
+               "last_seen": "2024-05-01T12:00:00.000300Z", "name": null, "label": null, "os": null, "model": null, "app": null,
+               "vendor_class": null, "same_as": null}),
         ]
     );
 }

@@ -168,6 +168,12 @@ const DEVICES: &[Field] = &[
     f("first_seen", "first_seen", Ts),
     f("last_seen", "last_seen", Ts),
     f("name", "name", Text),
+    f("label", "label", Text),
+    f("os", "os", Text),
+    f("model", "model", Text),
+    f("app", "app", Text),
+    f("vendor_class", "vendor_class", Text),
+    f("same_as", "same_as", Text),
 ];
 
 const ALERTS: &[Field] = &[
