@@ -299,6 +299,30 @@ fn devices_name_persists_follows_links_and_shows() {
     );
     assert!(table.contains("Anna's phone"), "{table}");
 
+    // Records name their device by it too (user's name, else label, hostname, vendor).
+    let out = bin(dir.path()).args(["dhcp", "--json"]).output().unwrap();
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 9);
+    for r in &rows {
+        let want = match r["device_mac"].as_str().unwrap() {
+            "0a:99:99:99:00:03" => "Galaxy-S24",
+            _ => "Anna's phone",
+        };
+        assert_eq!(r["device"], want, "{r}");
+    }
+
+    // Over a restricted SSH key naming is refused: it writes.
+    let out = bin(dir.path())
+        .arg("ssh-serve")
+        .env("SSH_ORIGINAL_COMMAND", "devices name 02:aa:bb:cc:00:01 Mallory")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(devices_json(dir.path())["02:aa:bb:cc:00:01"]["name"], "Anna's phone");
+
     // Analysing the capture again (the daemon's upserts) keeps the name.
     bin(dir.path()).arg("analyze").arg(&pcap).assert().success();
     assert_eq!(
