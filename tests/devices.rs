@@ -317,11 +317,17 @@ fn devices_name_persists_follows_links_and_shows() {
     // Over a restricted SSH key naming is refused: it writes.
     let out = bin(dir.path())
         .arg("ssh-serve")
-        .env("SSH_ORIGINAL_COMMAND", "devices name 02:aa:bb:cc:00:01 Mallory")
+        .env(
+            "SSH_ORIGINAL_COMMAND",
+            "devices name 02:aa:bb:cc:00:01 Mallory",
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(devices_json(dir.path())["02:aa:bb:cc:00:01"]["name"], "Anna's phone");
+    assert_eq!(
+        devices_json(dir.path())["02:aa:bb:cc:00:01"]["name"],
+        "Anna's phone"
+    );
 
     // Analysing the capture again (the daemon's upserts) keeps the name.
     bin(dir.path()).arg("analyze").arg(&pcap).assert().success();

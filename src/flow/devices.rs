@@ -1,7 +1,9 @@
 //! Devices: which MACs are clients of the access point, and which IP addresses they hold.
 //!
 //! [`DeviceTable`] learns from DHCP (an ACK binds `yiaddr` to `chaddr`), ARP/NDP (a sender's
-//! own address) and traffic (the client side of a flow) and answers [`DeviceTable::mac_for`].
+//! own address, see [`crate::flow::ipv6bind`]), DHCPv6 and traffic (the client side of a flow)
+//! and answers [`DeviceTable::mac_for`]. Each device also carries its
+//! [`crate::flow::identity::Identity`] (DHCP fingerprint, User-Agents, label; see `ident`).
 //! Each `observe_*` call returns a [`DeviceSighting`] only when something was learned (a new
 //! MAC, a new IP binding, a new hostname) or, at most once per [`REFRESH_INTERVAL`] of packet
 //! time per device, to refresh `last_seen`. The common per-packet call (a known device, an

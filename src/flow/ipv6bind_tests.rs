@@ -173,3 +173,12 @@ fn table_learns_from_ndp_and_dhcpv6_and_forgets_routers() {
     });
     assert!(t.is_router(ROUTER));
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        let _ = ndp(PHONE, v6("fe80::1"), 255, &b);
+        let _ = ndp(PHONE, Ipv6Addr::UNSPECIFIED, 255, &b);
+        let _ = dhcpv6(&b);
+    }
+}

@@ -390,3 +390,19 @@ fn measure_hot_path() {
         start.elapsed()
     );
 }
+
+#[test]
+fn label_links_are_bounded_under_a_client_id_flood() {
+    let mut t = DeviceTable::new();
+    for i in 0..(MAX_DEVICES as u32 + 500) {
+        let b = i.to_be_bytes();
+        let m = MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]);
+        let cid = format!("ff{i:08x}");
+        let mut obs = dhcp(m, 1);
+        obs.hostname = Some("flood");
+        obs.client_id = Some(&cid);
+        t.observe_dhcp(i64::from(i) * S, obs);
+    }
+    assert!(t.links.len() <= MAX_DEVICES, "{}", t.links.len());
+    assert!(t.len() <= MAX_DEVICES);
+}
