@@ -329,16 +329,8 @@ impl Pipeline {
                     domains,
                     counters,
                 };
-                // A new User-Agent tells the device's OS, model and app (parsed once per
-                // device and string, see flow::identity).
                 let mut tap = |ev: Event| {
-                    if let Event::Http(h) = &ev {
-                        if let (Some(mac), Some(ua)) = (h.device_mac, h.user_agent.as_deref()) {
-                            if let Some(s) = devices.observe_user_agent(ts, mac, ua) {
-                                sink(Event::Device(s));
-                            }
-                        }
-                    }
+                    note_user_agent(devices, &ev, sink);
                     sink(ev);
                 };
                 tcp::segment(flow, dir, &seg, &mut cx, &mut tap);
@@ -451,9 +443,17 @@ impl Pipeline {
         sink(Event::Dhcp(rec));
     }
 
-    fn flow_ended(devices: &DeviceTable, mut f: Flow<AppState>, end: FlowEnd, sink: &mut Sink<'_>) {
+    fn flow_ended(
+        devices: &mut DeviceTable,
+        mut f: Flow<AppState>,
+        end: FlowEnd,
+        sink: &mut Sink<'_>,
+    ) {
         let device_mac = device_of(devices, &f);
-        tcp::flush_app(&mut f, device_mac, sink);
+        tcp::flush_app(&mut f, device_mac, &mut |ev: Event| {
+            note_user_agent(devices, &ev, sink);
+            sink(ev);
+        });
         sink(Event::Flow(f.record(device_mac, end)));
         if let Some(frames) = f.app.frames.take().filter(|k| !k.is_empty()) {
             sink(Event::FlowFrames(FlowEvidence {
@@ -522,6 +522,19 @@ impl Pipeline {
             }
         }
         self.detectors = detectors;
+    }
+}
+
+/// A User-Agent tells the device's OS, model and app: an HTTP request's goes to its device
+/// (parsed only when new to it, see `flow::identity`), and a changed identity is reported
+/// before the request.
+fn note_user_agent(devices: &mut DeviceTable, ev: &Event, sink: &mut Sink<'_>) {
+    if let Event::Http(h) = ev {
+        if let (Some(mac), Some(ua)) = (h.device_mac, h.user_agent.as_deref()) {
+            if let Some(s) = devices.observe_user_agent(h.ts, mac, ua) {
+                sink(Event::Device(s));
+            }
+        }
     }
 }
 
