@@ -13,7 +13,7 @@ use phonehome::decode::LinkType;
 use phonehome::event::{Event, MacAddr, MICROS};
 use phonehome::flow::devices::MAX_IPS_PER_DEVICE;
 use phonehome::pipeline::{Pipeline, PipelineConfig};
-use phonehome::synth::net::{ethernet, ipv6};
+use phonehome::synth::net::{ethernet, ipv6, udp_frame};
 use phonehome::synth::{http_get, Endpoint, TcpConversation};
 
 const PHONE: MacAddr = MacAddr([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]);
@@ -288,4 +288,59 @@ fn corpus_ipv6_flows_carry_devices() {
         );
     }
     assert!(checked > 0, "some corpus IPv6 flow carries a device");
+}
+
+/// A DHCPv6 Reply: transaction 0x010203, client id DUID-LL of `duid`, IA_NA with `addrs`.
+fn dhcpv6_reply(duid: MacAddr, addrs: &[Ipv6Addr]) -> Vec<u8> {
+    let mut b = vec![7, 1, 2, 3];
+    b.extend_from_slice(&[0, 1, 0, 10, 0, 3, 0, 1]);
+    b.extend_from_slice(&duid.0);
+    let mut ia = vec![0u8; 12];
+    for a in addrs {
+        ia.extend_from_slice(&[0, 5, 0, 24]);
+        ia.extend_from_slice(&a.octets());
+        ia.extend_from_slice(&[0; 8]);
+    }
+    b.extend_from_slice(&[0, 3]);
+    b.extend_from_slice(&(ia.len() as u16).to_be_bytes());
+    b.extend_from_slice(&ia);
+    b
+}
+
+/// DHCPv6 through the pipeline: the server's Reply binds the IA_NA address to the client the
+/// frame goes to; a later flow from that address, seen without link layer, carries the phone.
+#[test]
+fn dhcpv6_reply_binds_the_assigned_address() {
+    let assigned = v6("2001:db8:8:1::1f4");
+    let srv = Endpoint {
+        mac: ROUTER,
+        ip: "fe80::1".parse().unwrap(),
+        port: 547,
+        ttl: 64,
+    };
+    let cli = Endpoint {
+        mac: PHONE,
+        ip: "fe80::11:22ff:fe33:4455".parse().unwrap(),
+        port: 546,
+        ttl: 64,
+    };
+    // The DUID names another (the phone's factory) MAC: the frame's destination wins.
+    let duid = MacAddr([0x00, 0x1a, 0x11, 0, 0, 9]);
+    let reply = udp_frame(&srv, &cli, 1, &dhcpv6_reply(duid, &[assigned])).unwrap();
+    let mut frames = vec![(T0, LinkType::Ethernet, reply)];
+    let mut c = TcpConversation::new(phone_at(assigned, 50001), server(80), T0 + MICROS).unwrap();
+    c.handshake().close();
+    frames.extend(
+        c.frames()
+            .iter()
+            .map(|(t, f)| (*t, LinkType::RawIp, f[14..].to_vec())),
+    );
+    let ev = run(&frames);
+    assert!(bound(&ev).contains(&(PHONE, IpAddr::V6(assigned))));
+    assert!(bound(&ev).iter().all(|(m, _)| *m != duid));
+    let flow = ev.iter().find_map(|e| match e {
+        Event::Flow(f) => Some(f),
+        _ => None,
+    });
+    assert_eq!(flow.map(|f| f.device_mac), Some(Some(PHONE)));
 }
