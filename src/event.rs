@@ -331,8 +331,27 @@ pub struct DeviceSighting {
     pub vendor: Option<String>,
     pub randomized: bool,
     pub hostname: Option<String>,
-    /// An address bound to this MAC (from DHCP, ARP or traffic).
+    /// An address bound to this MAC (from DHCP, ARP/NDP, DHCPv6 or traffic).
     pub ip: Option<IpAddr>,
+    /// What the device is (DHCP fingerprint, User-Agent) and its label.
+    pub identity: DeviceIdentity,
+}
+
+/// What is known about a device beyond its MAC (see [`crate::flow::identity`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DeviceIdentity {
+    /// DHCP option 60, e.g. `android-dhcp-13`.
+    pub vendor_class: Option<String>,
+    /// OS family, with the major version when a User-Agent gave it (`Android 10`, `iOS`).
+    pub os: Option<String>,
+    /// Brand and model from a User-Agent (`Samsung SM-G960F`).
+    pub model: Option<String>,
+    /// Latest browser or app family from a User-Agent (`Chrome Mobile`, `Facebook`).
+    pub app: Option<String>,
+    /// The stable label shown for the device when the user has not named it.
+    pub label: Option<String>,
+    /// The MAC this device used before in this session, whose label (and name) it inherits.
+    pub same_as: Option<MacAddr>,
 }
 
 /// How much an alert matters. Ordered: `Info < Warn < Critical`.

@@ -148,6 +148,7 @@ fn write_db(db: &Path, t: i64) {
         randomized: false,
         hostname: Some("Galaxy-S23".into()),
         ip: Some("192.168.8.23".parse().unwrap()),
+        identity: Default::default(),
     })));
     let alert = |ts, kind, domain: &str, country: &str| Alert {
         ts,

@@ -123,7 +123,7 @@ fn every_kind_round_trips_with_exact_fields() {
     assert_eq!(
         dns[1],
         json!({
-            "ts": "2019-08-07T21:08:34.674980Z", "device_mac": PHONE,
+            "ts": "2019-08-07T21:08:34.674980Z", "device_mac": PHONE, "device": null,
             "client_ip": "192.168.65.3", "server_ip": "192.168.65.1",
             "qname": "enabled.tls13.com", "qtype": dnsd::qtype_name(28), "rcode": dnsd::rcode_name(0),
             "answers": ["2606:4700::6810:7d22", "2606:4700::6810:7e22"],
@@ -135,7 +135,7 @@ fn every_kind_round_trips_with_exact_fields() {
     assert_eq!(
         list(&p, Kind::Tls, Filter::default()),
         [json!({
-            "ts": "2019-08-07T21:08:34.709050Z", "device_mac": PHONE,
+            "ts": "2019-08-07T21:08:34.709050Z", "device_mac": PHONE, "device": null,
             "client_ip": "192.168.65.3", "client_port": 46638,
             "server_ip": "104.16.125.34", "server_port": 443, "transport": "tcp",
             "sni": "enabled.tls13.com", "alpn": ["h2", "http/1.1"],
@@ -149,7 +149,7 @@ fn every_kind_round_trips_with_exact_fields() {
         list(&p, Kind::Flows, Filter::default()),
         [json!({
             "ts": "2019-08-07T21:08:34.677276Z", "last_ts": "2019-08-07T21:08:34.804877Z",
-            "device_mac": PHONE, "proto": "tcp", "client_ip": "192.168.65.3", "client_port": 46638,
+            "device_mac": PHONE, "device": null, "proto": "tcp", "client_ip": "192.168.65.3", "client_port": 46638,
             "server_ip": "104.16.125.34", "server_port": 443, "bytes_up": 4000, "bytes_down": 2785,
             "packets_up": 15, "packets_down": 16, "domain": "enabled.tls13.com",
             "country": "US", "asn": 13335, "as_org": "CLOUDFLARENET",
@@ -160,7 +160,7 @@ fn every_kind_round_trips_with_exact_fields() {
     assert_eq!(
         list(&p, Kind::Http, Filter::default()),
         [json!({
-            "ts": "2013-03-07T21:42:06.939527Z", "device_mac": null,
+            "ts": "2013-03-07T21:42:06.939527Z", "device_mac": null, "device": null,
             "client_ip": "141.142.228.5", "server_ip": "192.150.187.43", "server_port": 80,
             "method": "GET", "host": "bro.org", "uri": "/download/CHANGES.bro-aux.txt",
             "user_agent": "Wget/1.14 (darwin12.2.0)", "client_port": 59856, "version": "1.1",
@@ -173,7 +173,7 @@ fn every_kind_round_trips_with_exact_fields() {
     assert_eq!(
         dhcp[0],
         json!({
-            "ts": "2004-12-05T19:16:24.317453Z", "device_mac": LAPTOP, "client_mac": LAPTOP,
+            "ts": "2004-12-05T19:16:24.317453Z", "device_mac": LAPTOP, "device": null, "client_mac": LAPTOP,
             "msg_type": dhcpd::msg_type_name(1), "hostname": null, "vendor_class": null,
             "param_list": [1, 3, 6, 42], "requested_ip": "0.0.0.0", "xid": "0x00003d1d",
             "src_ip": "0.0.0.0", "dst_ip": "255.255.255.255", "server_id": null, "yiaddr": null,
@@ -225,10 +225,12 @@ fn devices_merge_sightings_in_time_order() {
         [
             json!({"mac": LAPTOP, "vendor": "Cisco-Linksys", "randomized": false, "hostname": null,
                "ips": ["192.168.0.10"], "first_seen": "2024-05-01T12:00:00.000010Z",
-               "last_seen": "2024-05-01T12:00:00.000010Z", "name": null}),
+               "last_seen": "2024-05-01T12:00:00.000010Z", "name": null, "label": null, "os": null, "model": null, "app": null,
+               "vendor_class": null, "same_as": null}),
             json!({"mac": PHONE, "vendor": "Google", "randomized": true, "hostname": "Pixel-7",
                "ips": ["192.168.4.23", "fe80::1"], "first_seen": "2024-05-01T12:00:00.000050Z",
-               "last_seen": "2024-05-01T12:00:00.000300Z", "name": null}),
+               "last_seen": "2024-05-01T12:00:00.000300Z", "name": null, "label": null, "os": null, "model": null, "app": null,
+               "vendor_class": null, "same_as": null}),
         ]
     );
 }
@@ -504,7 +506,7 @@ fn status_reports_latest_counters_and_counts() {
         alerts,
         [json!({
             "ts": "1970-01-01T00:00:03.000000Z", "severity": "high", "kind": "cleartext_password",
-            "device_mac": PHONE, "client_ip": null, "server_ip": "192.150.187.43", "server_port": 80,
+            "device_mac": PHONE, "device": null, "client_ip": null, "server_ip": "192.150.187.43", "server_port": 80,
             "proto": "tcp", "domain": "bro.org", "country": "US", "asn": 25,
             "summary": "HTTP Basic credentials sent in clear", "detail": {"header": "Authorization"},
             "count": 2, "last_ts": null, "acknowledged_at": null, "id": 1,

@@ -80,8 +80,8 @@ pub enum Command {
     Dhcp(QueryArgs),
     /// Flows: who talked to whom, how much.
     Flows(QueryArgs),
-    /// Devices seen (client MACs).
-    Devices(QueryArgs),
+    /// Devices seen (client MACs): OS, model, label; `devices name MAC NAME` names one.
+    Devices(super::devices::DevicesArgs),
     /// Alerts raised by the detectors.
     Alerts(QueryArgs),
     /// The LED state the daemon shows now (unacknowledged alerts, capture running).

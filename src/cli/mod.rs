@@ -7,6 +7,7 @@ mod ap;
 mod args;
 mod backup;
 mod demo;
+mod devices;
 mod display;
 mod evidence;
 mod export;
@@ -55,7 +56,7 @@ fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Tls(q) => read::records(&args, read::Kind::Tls, q),
         Command::Dhcp(q) => read::records(&args, read::Kind::Dhcp, q),
         Command::Flows(q) => read::records(&args, read::Kind::Flows, q),
-        Command::Devices(q) => read::records(&args, read::Kind::Devices, q),
+        Command::Devices(d) => devices::devices(&args, d),
         Command::Alerts(q) => read::records(&args, read::Kind::Alerts, q),
         Command::Leds { json } => leds::leds(&args, *json),
         Command::Evidence { id, out, force } => evidence::evidence(&args, *id, out, *force),

@@ -44,6 +44,13 @@ pub(super) fn run(args: &Args, iface: Option<&str>) -> anyhow::Result<ExitCode> 
     };
     let mut src = LiveSource::open(&iface, &live_cfg)?;
     tracing::info!(%iface, db = %db.display(), "capturing");
+    // The User-Agent parser compiles ~1,300 regexes on first use (about a second on a Pi):
+    // do it now, off the capture thread, rather than at the first HTTP request.
+    let _ = std::thread::Builder::new()
+        .name("ua-parser".into())
+        .spawn(|| {
+            crate::flow::identity::UaParser::get();
+        });
     let capturing = Arc::new(AtomicBool::new(true));
     let indicators = spawn_indicators(&cfg, &db, &sink, &stop, &capturing)?;
     let detectors = crate::detect::setup::detectors(&cfg)?;

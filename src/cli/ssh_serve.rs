@@ -162,7 +162,7 @@ pub fn check(request: &str) -> Result<Args, Refusal> {
         | Command::Tls(_)
         | Command::Dhcp(_)
         | Command::Flows(_)
-        | Command::Devices(_)
+        | Command::Devices(super::devices::DevicesArgs { action: None, .. })
         | Command::Report { .. }
         | Command::Export { .. }
         | Command::Status { .. }

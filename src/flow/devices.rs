@@ -1,7 +1,9 @@
 //! Devices: which MACs are clients of the access point, and which IP addresses they hold.
 //!
 //! [`DeviceTable`] learns from DHCP (an ACK binds `yiaddr` to `chaddr`), ARP/NDP (a sender's
-//! own address) and traffic (the client side of a flow) and answers [`DeviceTable::mac_for`].
+//! own address, see [`crate::flow::ipv6bind`]), DHCPv6 and traffic (the client side of a flow)
+//! and answers [`DeviceTable::mac_for`]. Each device also carries its
+//! [`crate::flow::identity::Identity`] (DHCP fingerprint, User-Agents, label; see `ident`).
 //! Each `observe_*` call returns a [`DeviceSighting`] only when something was learned (a new
 //! MAC, a new IP binding, a new hostname) or, at most once per [`REFRESH_INTERVAL`] of packet
 //! time per device, to refresh `last_seen`. The common per-packet call (a known device, an
@@ -23,6 +25,7 @@
 
 mod addr;
 mod entry;
+mod ident;
 #[cfg(test)]
 mod tests;
 
@@ -69,6 +72,12 @@ pub struct DhcpObservation<'a> {
     pub requested_ip: Option<IpAddr>,
     /// Option 12.
     pub hostname: Option<&'a str>,
+    /// Option 60.
+    pub vendor_class: Option<&'a str>,
+    /// Option 55, in order.
+    pub param_list: &'a [u8],
+    /// Option 61 as hex.
+    pub client_id: Option<&'a str>,
 }
 
 impl<'a> From<&'a DhcpRecord> for DhcpObservation<'a> {
@@ -80,6 +89,9 @@ impl<'a> From<&'a DhcpRecord> for DhcpObservation<'a> {
             yiaddr: r.yiaddr,
             requested_ip: r.requested_ip,
             hostname: r.hostname.as_deref(),
+            vendor_class: r.vendor_class.as_deref(),
+            param_list: &r.param_list,
+            client_id: r.client_id.as_deref(),
         }
     }
 }
@@ -130,6 +142,9 @@ impl<'a> DeviceView<'a> {
 pub struct DeviceTable {
     devices: FxHashMap<MacAddr, Device>,
     by_ip: FxHashMap<IpAddr, MacAddr>,
+    /// DHCP client identifier → the MAC that last used it (see [`ident`]), at most
+    /// [`MAX_DEVICES`] entries.
+    links: FxHashMap<Box<str>, MacAddr>,
     /// Reused by eviction so that it does not allocate.
     scratch: Vec<Ts>,
     stats: DeviceStats,
@@ -159,7 +174,12 @@ impl DeviceTable {
             }
             _ => None,
         };
-        self.observe(ts, mac, bind, Evidence::Dhcp, m.hostname)
+        let sighting = self.observe(ts, mac, bind, Evidence::Dhcp, m.hostname);
+        if matches!(m.msg_type, Some(1 | 3 | 4 | 7 | 8)) && self.learn_dhcp_identity(mac, &m) {
+            let ip = sighting.as_ref().and_then(|s| s.ip);
+            return self.report_news(ts, mac, ip);
+        }
+        sighting
     }
 
     /// Learns from an ARP sender (IPv4) or an NDP source/target link-layer address (IPv6):

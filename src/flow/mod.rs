@@ -8,6 +8,8 @@ pub mod defrag;
 pub mod devices;
 pub mod domains;
 pub mod evidence;
+pub mod identity;
+pub mod ipv6bind;
 pub mod oui;
 pub mod reassembly;
 pub mod table;

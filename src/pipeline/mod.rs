@@ -26,6 +26,7 @@ use crate::flow::defrag::Defragmenter;
 use crate::flow::devices::DeviceTable;
 use crate::flow::domains::DomainMap;
 use crate::flow::evidence::{EvidenceBudget, FlowFrames};
+use crate::flow::ipv6bind;
 use crate::flow::table::{Dir, Flow, FlowConfig, FlowTable, PacketMeta};
 
 use dns::DnsPairing;
@@ -204,6 +205,18 @@ impl Pipeline {
         } else {
             (pkt.src_mac, pkt.dst_mac)
         };
+        // Neighbour discovery binds IPv6 addresses to MACs (and names routers).
+        if let (IpAddr::V6(src6), Some(mac), None) = (ip.src, src_mac, ip.fragment) {
+            if ip.proto == decode::transport::PROTO_ICMPV6 {
+                ipv6bind::learn_ndp(
+                    &mut self.devices,
+                    ts,
+                    (mac, src6, ip.ttl),
+                    ip.payload,
+                    &mut |s| sink(Event::Device(s)),
+                );
+            }
+        }
         if let Some(frag) = ip.fragment {
             self.counters.fragments += 1;
             let Some(whole) = self
@@ -316,7 +329,11 @@ impl Pipeline {
                     domains,
                     counters,
                 };
-                tcp::segment(flow, dir, &seg, &mut cx, sink);
+                let mut tap = |ev: Event| {
+                    note_user_agent(devices, &ev, sink);
+                    sink(ev);
+                };
+                tcp::segment(flow, dir, &seg, &mut cx, &mut tap);
             }
             L4::Udp(d) => {
                 if is_dns_port(d.src_port) || is_dns_port(d.dst_port) {
@@ -334,6 +351,11 @@ impl Pipeline {
                     dns.message(&wire, domains, counters, sink);
                 } else if matches!((d.src_port, d.dst_port), (68, 67) | (67, 68) | (67, 67)) {
                     Self::dhcp(devices, counters, ts, (src, src_mac), dst, d.payload, sink);
+                } else if matches!((d.src_port, d.dst_port), (546, 547) | (547, 546)) {
+                    let client = if d.src_port == 546 { src_mac } else { dst_mac };
+                    ipv6bind::learn_dhcpv6(devices, ts, client, d.payload, &mut |s| {
+                        sink(Event::Device(s))
+                    });
                 } else if dir == Dir::Up
                     && quic::client_datagram(flow, d.payload, ts, device_mac, counters, sink)
                 {
@@ -421,9 +443,17 @@ impl Pipeline {
         sink(Event::Dhcp(rec));
     }
 
-    fn flow_ended(devices: &DeviceTable, mut f: Flow<AppState>, end: FlowEnd, sink: &mut Sink<'_>) {
+    fn flow_ended(
+        devices: &mut DeviceTable,
+        mut f: Flow<AppState>,
+        end: FlowEnd,
+        sink: &mut Sink<'_>,
+    ) {
         let device_mac = device_of(devices, &f);
-        tcp::flush_app(&mut f, device_mac, sink);
+        tcp::flush_app(&mut f, device_mac, &mut |ev: Event| {
+            note_user_agent(devices, &ev, sink);
+            sink(ev);
+        });
         sink(Event::Flow(f.record(device_mac, end)));
         if let Some(frames) = f.app.frames.take().filter(|k| !k.is_empty()) {
             sink(Event::FlowFrames(FlowEvidence {
@@ -492,6 +522,19 @@ impl Pipeline {
             }
         }
         self.detectors = detectors;
+    }
+}
+
+/// A User-Agent tells the device's OS, model and app: an HTTP request's goes to its device
+/// (parsed only when new to it, see `flow::identity`), and a changed identity is reported
+/// before the request.
+fn note_user_agent(devices: &mut DeviceTable, ev: &Event, sink: &mut Sink<'_>) {
+    if let Event::Http(h) = ev {
+        if let (Some(mac), Some(ua)) = (h.device_mac, h.user_agent.as_deref()) {
+            if let Some(s) = devices.observe_user_agent(h.ts, mac, ua) {
+                sink(Event::Device(s));
+            }
+        }
     }
 }
 

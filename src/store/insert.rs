@@ -183,26 +183,64 @@ fn flow(conn: &Connection, r: &FlowRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// `col = ` the sighting's value when it is the newest and not null, else the stored one.
+macro_rules! newest {
+    ($col:literal) => {
+        concat!(
+            $col,
+            " = CASE WHEN excluded.last_seen >= devices.last_seen THEN COALESCE(excluded.",
+            $col,
+            ", devices.",
+            $col,
+            ") ELSE COALESCE(devices.",
+            $col,
+            ", excluded.",
+            $col,
+            ") END, "
+        )
+    };
+}
+
 /// Upserts the device and, when the sighting carries one, its address. first_seen keeps the
-/// minimum and last_seen the maximum; vendor and hostname keep the newest non-null value
-/// (newest by sighting time, so late-arriving old sightings do not overwrite).
+/// minimum and last_seen the maximum; vendor, hostname and the identity fields keep the newest
+/// non-null value (newest by sighting time, so late-arriving old sightings do not overwrite).
+/// A device first stored with `same_as` (the MAC it had before) inherits that MAC's name;
+/// a name already set is never replaced.
 fn device(conn: &Connection, r: &DeviceSighting) -> rusqlite::Result<()> {
     let mac = r.mac.to_string();
-    let mut st = conn.prepare_cached(
-        "INSERT INTO devices (mac, vendor, randomized, hostname, first_seen, last_seen) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-         ON CONFLICT (mac) DO UPDATE SET \
-           vendor = CASE WHEN excluded.last_seen >= devices.last_seen \
-             THEN COALESCE(excluded.vendor, devices.vendor) \
-             ELSE COALESCE(devices.vendor, excluded.vendor) END, \
-           hostname = CASE WHEN excluded.last_seen >= devices.last_seen \
-             THEN COALESCE(excluded.hostname, devices.hostname) \
-             ELSE COALESCE(devices.hostname, excluded.hostname) END, \
-           randomized = excluded.randomized, \
-           first_seen = MIN(devices.first_seen, excluded.first_seen), \
-           last_seen = MAX(devices.last_seen, excluded.last_seen)",
-    )?;
-    st.execute(params![mac, r.vendor, r.randomized, r.hostname, r.ts])?;
+    let mut st = conn.prepare_cached(concat!(
+        "INSERT INTO devices (mac, vendor, randomized, hostname, first_seen, last_seen, \
+         vendor_class, os, model, app, label, same_as, name) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+           (SELECT p.name FROM devices p WHERE p.mac = ?11)) \
+         ON CONFLICT (mac) DO UPDATE SET ",
+        newest!("vendor"),
+        newest!("hostname"),
+        newest!("vendor_class"),
+        newest!("os"),
+        newest!("model"),
+        newest!("app"),
+        newest!("label"),
+        "same_as = COALESCE(devices.same_as, excluded.same_as), \
+         name = COALESCE(devices.name, excluded.name), \
+         randomized = excluded.randomized, \
+         first_seen = MIN(devices.first_seen, excluded.first_seen), \
+         last_seen = MAX(devices.last_seen, excluded.last_seen)",
+    ))?;
+    let id = &r.identity;
+    st.execute(params![
+        mac,
+        r.vendor,
+        r.randomized,
+        r.hostname,
+        r.ts,
+        id.vendor_class,
+        id.os,
+        id.model,
+        id.app,
+        id.label,
+        id.same_as.map(|m| m.to_string()),
+    ])?;
     if let Some(ip) = r.ip {
         let mut st = conn.prepare_cached(
             "INSERT INTO device_ips (mac, ip, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3) \

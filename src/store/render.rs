@@ -56,6 +56,11 @@ pub struct Field {
     pub conv: Conv,
 }
 
+/// `device`: the name a record's or alert's device is shown under — the user's name, its
+/// label, hostname or vendor (see `flow::identity`); null when the device is unknown.
+const DEVICE_SHOWN: &str = "(SELECT COALESCE(d.name, d.label, d.hostname, d.vendor) \
+     FROM devices d WHERE d.mac = t.device_mac)";
+
 const fn f(name: &'static str, expr: &'static str, conv: Conv) -> Field {
     Field { name, expr, conv }
 }
@@ -77,6 +82,7 @@ const DNS: &[Field] = &[
     f("transport", "transport", Text),
     f("protocol", "protocol", Text),
     f("trans_id", "trans_id", Int),
+    f("device", DEVICE_SHOWN, Text),
 ];
 
 const HTTP: &[Field] = &[
@@ -95,6 +101,7 @@ const HTTP: &[Field] = &[
     f("content_type", "content_type", Text),
     f("auth_scheme", "auth_scheme", Text),
     f("content_length", "content_length", Int),
+    f("device", DEVICE_SHOWN, Text),
 ];
 
 const TLS: &[Field] = &[
@@ -113,6 +120,7 @@ const TLS: &[Field] = &[
     f("ja3_string", "ja3_string", Text),
     f("ja4_r", "ja4_r", Text),
     f("supported_versions", "supported_versions", Hex16List),
+    f("device", DEVICE_SHOWN, Text),
 ];
 
 const DHCP: &[Field] = &[
@@ -129,6 +137,7 @@ const DHCP: &[Field] = &[
     f("dst_ip", "dst_ip", Text),
     f("server_id", "server_id", Text),
     f("yiaddr", "yiaddr", Text),
+    f("device", DEVICE_SHOWN, Text),
 ];
 
 const FLOWS: &[Field] = &[
@@ -150,6 +159,7 @@ const FLOWS: &[Field] = &[
     f("as_org", "as_org", Text),
     f("tcp_state", "tcp_state", Text),
     f("end", "end_reason", Text),
+    f("device", DEVICE_SHOWN, Text),
 ];
 
 const DEVICES: &[Field] = &[
@@ -168,6 +178,12 @@ const DEVICES: &[Field] = &[
     f("first_seen", "first_seen", Ts),
     f("last_seen", "last_seen", Ts),
     f("name", "name", Text),
+    f("label", "label", Text),
+    f("os", "os", Text),
+    f("model", "model", Text),
+    f("app", "app", Text),
+    f("vendor_class", "vendor_class", Text),
+    f("same_as", "same_as", Text),
 ];
 
 const ALERTS: &[Field] = &[
@@ -188,6 +204,7 @@ const ALERTS: &[Field] = &[
     f("count", "count", Int),
     f("last_ts", "last_ts", Ts),
     f("acknowledged_at", "acknowledged_at", Ts),
+    f("device", DEVICE_SHOWN, Text),
 ];
 
 /// The output fields of `kind`, in output order.

@@ -43,7 +43,20 @@ pub const DB_FILE_MODE: u32 = 0o640;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migration ladder: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+
+/// Version 3 (device identity): what a device is (DHCP vendor class, OS family from the DHCP
+/// fingerprint or a User-Agent, model, app), its stable label, and `same_as`, the MAC it had
+/// before in the same session (a phone that rejoined under a new MAC with the same DHCP
+/// client identifier and hostname), across which the user's `name` is inherited.
+const V3: &str = "
+ALTER TABLE devices ADD COLUMN vendor_class TEXT;
+ALTER TABLE devices ADD COLUMN os TEXT;
+ALTER TABLE devices ADD COLUMN model TEXT;
+ALTER TABLE devices ADD COLUMN app TEXT;
+ALTER TABLE devices ADD COLUMN label TEXT;
+ALTER TABLE devices ADD COLUMN same_as TEXT;
+";
 
 /// Version 2 (detectors): flows carry the server's country and AS; alerts carry the key
 /// that merges repeats ([`crate::store::insert`]) and the time of the latest repeat, with the

@@ -203,6 +203,7 @@ pub fn sighting(
         randomized: mac(m).is_local(),
         hostname: hostname.map(str::to_string),
         ip: addr.map(|a| a.parse().expect("ip")),
+        identity: Default::default(),
     })
 }
 

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::{REFRESH_INTERVAL, ROUTER_PUBLIC_NETWORKS};
 use crate::event::{DeviceSighting, MacAddr, Ts};
+use crate::flow::identity::Identity;
 use crate::flow::oui;
 
 /// How an address was learned, weakest first.
@@ -40,6 +41,8 @@ pub(super) struct Device {
     /// Distinct public networks sourced as a flow's client side (see [`ROUTER_PUBLIC_NETWORKS`]).
     pub(super) public_networks: [u64; ROUTER_PUBLIC_NETWORKS],
     pub(super) public_count: usize,
+    /// OS, model, app and label evidence.
+    pub(super) ident: Identity,
 }
 
 impl Device {
@@ -54,6 +57,7 @@ impl Device {
             router: false,
             public_networks: [0; ROUTER_PUBLIC_NETWORKS],
             public_count: 0,
+            ident: Identity::default(),
         }
     }
 
@@ -72,13 +76,16 @@ impl Device {
         }
         self.reported = true;
         self.last_reported = self.last_reported.max(ts);
+        let vendor = oui::vendor(mac);
+        let hostname = self.hostname.as_deref();
         Some(DeviceSighting {
             ts,
             mac,
-            vendor: oui::vendor(mac).map(str::to_owned),
+            vendor: vendor.map(str::to_owned),
             randomized: mac.is_local(),
-            hostname: self.hostname.as_deref().map(str::to_owned),
+            hostname: hostname.map(str::to_owned),
             ip,
+            identity: self.ident.to_event(mac, hostname, vendor),
         })
     }
 

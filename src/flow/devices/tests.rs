@@ -22,6 +22,9 @@ fn dhcp<'a>(mac: MacAddr, msg_type: u8) -> DhcpObservation<'a> {
         yiaddr: None,
         requested_ip: None,
         hostname: None,
+        vendor_class: None,
+        param_list: &[],
+        client_id: None,
     }
 }
 
@@ -52,6 +55,9 @@ fn replay_corpus_dhcp(case: &str) -> (DeviceTable, Vec<DeviceSighting>) {
             yiaddr: ipf("yiaddr"),
             requested_ip: ipf("requested_ip"),
             hostname: m.get("hostname").and_then(|h| h.as_str()),
+            vendor_class: m.get("vendor_class").and_then(|h| h.as_str()),
+            param_list: &[],
+            client_id: None,
         };
         let ts = (m["ts"].as_f64().unwrap() * 1e6) as Ts;
         out.extend(table.observe_dhcp(ts, obs));
@@ -205,6 +211,10 @@ fn router_mac_is_not_bound_to_public_addresses() {
             randomized: false,
             hostname: None,
             ip: Some(ip("2606:4700::1111")),
+            identity: crate::event::DeviceIdentity {
+                label: Some("ASIX Electronics Corporation 0001".into()),
+                ..Default::default()
+            },
         })
     );
     assert_eq!(t.observe_traffic(3 * S, router, ip("2620:fe::fe")), None);
@@ -379,4 +389,20 @@ fn measure_hot_path() {
         "devices: 1M known-device observe_traffic in {:?} ({n} sightings)",
         start.elapsed()
     );
+}
+
+#[test]
+fn label_links_are_bounded_under_a_client_id_flood() {
+    let mut t = DeviceTable::new();
+    for i in 0..(MAX_DEVICES as u32 + 500) {
+        let b = i.to_be_bytes();
+        let m = MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]);
+        let cid = format!("ff{i:08x}");
+        let mut obs = dhcp(m, 1);
+        obs.hostname = Some("flood");
+        obs.client_id = Some(&cid);
+        t.observe_dhcp(i64::from(i) * S, obs);
+    }
+    assert!(t.links.len() <= MAX_DEVICES, "{}", t.links.len());
+    assert!(t.len() <= MAX_DEVICES);
 }

@@ -19,8 +19,9 @@ const MAX_STATS_SCAN: i64 = 20_000;
 const MAX_COUNTRIES: i64 = 8;
 /// Alert kinds that count as a leak on page 3.
 const LEAK_KINDS: &str = "('pii_leak', 'cleartext_credentials')";
-/// The name shown for a device: the user's name, its DHCP hostname, its vendor, its MAC.
-const DEVICE_NAME: &str = "COALESCE(d.name, d.hostname, d.vendor, d.mac)";
+/// The name shown for a device: the user's name, its label (identity), its DHCP hostname, its
+/// vendor, its MAC.
+const DEVICE_NAME: &str = "COALESCE(d.name, d.label, d.hostname, d.vendor, d.mac)";
 
 /// Reads what the pages show at time `now` (µs). SSID, passphrase and SSH address come from
 /// the configuration, not the store: they are left empty for the caller to fill.
