@@ -88,7 +88,7 @@ pub(super) fn demo(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
         )?,
         None => writeln!(
             w,
-            "On the router the same commands read the live log over SSH, e.g.\n  ssh pi@phonehome.local phonehome dns --since 1h"
+            "On the router the same commands read the live log over SSH, e.g.\n  ssh admin@phonehome.local phonehome dns --since 1h"
         )?,
     }
     w.flush()?;
