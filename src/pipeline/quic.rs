@@ -15,8 +15,8 @@
 
 use super::{Counters, Sink};
 use crate::decode::quic::{ClientInitials, Progress};
-use crate::decode::{ja, tls};
-use crate::event::{Event, MacAddr, TlsRecord, Transport, Ts};
+use crate::decode::tls;
+use crate::event::{Event, MacAddr, Transport, Ts};
 use crate::flow::table::Flow;
 
 use super::tcp::AppState;
@@ -83,28 +83,11 @@ fn emit(
     device_mac: Option<MacAddr>,
     sink: &mut Sink<'_>,
 ) {
-    let (ja3, ja3_string) = ja::ja3(&ch);
-    let (ja4, ja4_r) = ja::ja4(&ch, 'q');
-    // The name the client declared beats the DNS-by-address guess (a CDN address
-    // serves many names): see flow::domains.
-    if let Some(sni) = ch.sni.as_ref().filter(|s| !s.is_empty()) {
-        flow.domain = Some(sni.to_ascii_lowercase());
-    }
-    sink(Event::Tls(TlsRecord {
+    sink(Event::Tls(super::tcp::client_hello_record(
+        flow,
+        ch,
         ts,
         device_mac,
-        client_ip: flow.client_ip,
-        client_port: flow.client_port,
-        server_ip: flow.server_ip,
-        server_port: flow.server_port,
-        transport: Transport::Quic,
-        sni: ch.sni,
-        alpn: ch.alpn.iter().map(|a| tls::alpn_display(a)).collect(),
-        version: ch.legacy_version,
-        supported_versions: ch.supported_versions,
-        ja3,
-        ja3_string,
-        ja4,
-        ja4_r,
-    }));
+        Transport::Quic,
+    )));
 }

@@ -255,30 +255,13 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
             insp.kind = Kind::TlsRetry;
             flow.app.tls_seen = true;
             cx.counters.tls_client_hellos += 1;
-            let (ja3, ja3_string) = ja::ja3(&ch);
-            let (ja4, ja4_r) = ja::ja4(&ch, 't');
-            // The name the client declared beats the DNS-by-address guess (a CDN address
-            // serves many names): see flow::domains.
-            if let Some(sni) = ch.sni.as_ref().filter(|s| !s.is_empty()) {
-                flow.domain = Some(sni.to_ascii_lowercase());
-            }
-            sink(Event::Tls(TlsRecord {
-                ts: cx.ts,
-                device_mac: cx.device_mac,
-                client_ip: flow.client_ip,
-                client_port: flow.client_port,
-                server_ip: flow.server_ip,
-                server_port: flow.server_port,
-                transport: Transport::Tcp,
-                sni: ch.sni,
-                alpn: ch.alpn.iter().map(|a| tls::alpn_display(a)).collect(),
-                version: ch.legacy_version,
-                supported_versions: ch.supported_versions,
-                ja3,
-                ja3_string,
-                ja4,
-                ja4_r,
-            }));
+            sink(Event::Tls(client_hello_record(
+                flow,
+                ch,
+                cx.ts,
+                cx.device_mac,
+                Transport::Tcp,
+            )));
             // Keep reading for a second hello only after the first one.
             retry
         }
@@ -508,5 +491,44 @@ pub(super) fn flush_app(
         if let Some(r) = insp.http.pending.take() {
             sink(Event::Http(r));
         }
+    }
+}
+
+/// The TLS record of a ClientHello seen on `flow` (TCP or QUIC), with its JA3 and JA4 (`t` or
+/// `q` marker); names the flow after the SNI, since the name the client declared beats the
+/// DNS-by-address guess (a CDN address serves many names, see `flow::domains`).
+pub(super) fn client_hello_record(
+    flow: &mut Flow<AppState>,
+    ch: tls::ClientHello,
+    ts: Ts,
+    device_mac: Option<MacAddr>,
+    transport: Transport,
+) -> TlsRecord {
+    let marker = if transport == Transport::Quic {
+        'q'
+    } else {
+        't'
+    };
+    let (ja3, ja3_string) = ja::ja3(&ch);
+    let (ja4, ja4_r) = ja::ja4(&ch, marker);
+    if let Some(sni) = ch.sni.as_ref().filter(|s| !s.is_empty()) {
+        flow.domain = Some(sni.to_ascii_lowercase());
+    }
+    TlsRecord {
+        ts,
+        device_mac,
+        client_ip: flow.client_ip,
+        client_port: flow.client_port,
+        server_ip: flow.server_ip,
+        server_port: flow.server_port,
+        transport,
+        sni: ch.sni,
+        alpn: ch.alpn.iter().map(|a| tls::alpn_display(a)).collect(),
+        version: ch.legacy_version,
+        supported_versions: ch.supported_versions,
+        ja3,
+        ja3_string,
+        ja4,
+        ja4_r,
     }
 }
