@@ -122,6 +122,16 @@ fn systemd_analyze_security_scores_at_most_2() {
     assert!(score <= 2.0, "exposure {score} > 2.0:\n{text}");
 }
 
+/// One datagram, retried when a signal interrupts the wait (EINTR).
+fn recv(sock: &UnixDatagram, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match sock.recv(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Root: the daemon, started as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC), in a network
 /// namespace of its own, capturing on its loopback.
 #[test]
@@ -168,7 +178,7 @@ fn daemon_notifies_ready_watchdog_and_stopping() {
         .count()
         < 3
     {
-        let got = sock.recv(&mut buf);
+        let got = recv(&sock, &mut buf);
         if Instant::now() >= until || got.is_err() {
             let _ = daemon.kill();
             let out = daemon.wait_with_output().unwrap();
@@ -187,7 +197,7 @@ fn daemon_notifies_ready_watchdog_and_stopping() {
     let pid = nix::unistd::Pid::from_raw(daemon.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     loop {
-        let n = sock.recv(&mut buf).expect("STOPPING within 10 s");
+        let n = recv(&sock, &mut buf).expect("STOPPING within 10 s");
         if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
             break;
         }
