@@ -69,13 +69,39 @@ fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 DEB=$(readlink -f "$DEB")
 OUT=$(readlink -f "$OUT")
+TEMP_WORK=""
 if [ -z "$WORK" ]; then
     WORK=$(mktemp -d "$(dirname "$OUT")/phonehome-img.XXXXXX")
-    trap 'rm -rf "$WORK"' EXIT
+    TEMP_WORK=1
 fi
 mkdir -p "$WORK"
+WORK=$(readlink -f "$WORK")
+
+# mmdebstrap bind-mounts /proc, /sys, /dev and the .deb into the root while it installs and
+# unmounts them when it ends; a build killed meanwhile leaves them behind, and `rm -rf` over a
+# bind-mounted /dev would delete the host's device nodes. So: unmount everything under WORK
+# (deepest first) on any exit and before reusing WORK, and never delete a folder that still
+# holds a mount.
+unmount_work() {
+    local m
+    findmnt -rn -o TARGET | awk -v w="$WORK/" 'index($0, w) == 1' | sort -r | while read -r m; do
+        umount -l "$m" 2>/dev/null || true
+    done
+}
+still_mounted() { findmnt -rn -o TARGET | awk -v w="$WORK/" 'index($0, w) == 1' | grep -q .; }
+cleanup() {
+    unmount_work
+    if [ -n "$TEMP_WORK" ] && ! still_mounted; then
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+unmount_work
+still_mounted && die "$WORK: mounts left under it that cannot be unmounted; not deleting it"
 rm -rf "$WORK/rootfs" "$WORK/firmware" "$WORK/boot.vfat" "$WORK/root.ext4"
 start=$(date +%s)
+elapsed() { echo "$(($(date +%s) - start)) s"; }
 
 PACKAGES=(
     systemd-sysv udev kmod dbus iproute2 ca-certificates less
@@ -94,19 +120,38 @@ if [ -n "$CACHE" ]; then
         --setup-hook="sync-in \"$CACHE\" /var/cache/apt/archives/"
         --customize-hook="sync-out /var/cache/apt/archives \"$CACHE\"")
 fi
+# Under qemu-user every program of the installation is emulated; the slowest is mkinitramfs
+# (hundreds of modprobe calls and a compression), which the kernel, firmware and hook-bearing
+# packages would each run again. It is diverted to `true` once the essential packages are in,
+# and customize.sh puts it back and runs it once. Documentation, manual pages and translations
+# are not unpacked (copyright files are: licences); dpkg skips its fsyncs (the image is
+# written out at the end anyway).
+# shellcheck disable=SC2016 # $1 is the root folder, expanded by mmdebstrap
+NO_INITRAMFS='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs && ln -s /bin/true "$1/usr/sbin/update-initramfs"'
 echo "== mmdebstrap bookworm arm64 → $WORK/rootfs"
 mmdebstrap --mode=root --architectures=arm64 --variant=minbase \
     --components=main,non-free-firmware \
     --include="$(IFS=,; echo "${PACKAGES[*]}")" \
     --include="$DEB" \
+    --dpkgopt=force-unsafe-io \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --aptopt='Acquire::Languages "none"' \
     --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
     "${CACHE_HOOKS[@]}" \
+    --essential-hook="echo \"I: essential packages in after \$((\$(date +%s) - $start)) s\"" \
+    --essential-hook="$NO_INITRAMFS" \
+    --customize-hook="echo \"I: all packages in after \$((\$(date +%s) - $start)) s\"" \
     --customize-hook="\"$HERE/customize.sh\" \"\$1\"" \
     bookworm "$WORK/rootfs" \
     "deb $MIRROR bookworm main non-free-firmware" \
     "deb $MIRROR bookworm-updates main non-free-firmware" \
     "deb http://security.debian.org/debian-security bookworm-security main non-free-firmware"
 
+echo "== root filesystem done after $(elapsed)"
 rm -f "$WORK"/rootfs/var/cache/apt/archives/*.deb
 ls "$WORK/rootfs"/boot/firmware/vmlinuz-* "$WORK/rootfs"/boot/firmware/initrd.img-* >/dev/null \
     || die "raspi-firmware left no kernel/initrd in /boot/firmware"
@@ -131,7 +176,7 @@ EOF
 dd if="$WORK/boot.vfat" of="$OUT" bs=1M seek="$BOOT_START_MIB" conv=notrunc,sparse status=none
 dd if="$WORK/root.ext4" of="$OUT" bs=1M seek="$ROOT_START_MIB" conv=notrunc,sparse status=none
 
-echo "== done in $(($(date +%s) - start)) s: $OUT"
+echo "== done in $(elapsed): $OUT"
 echo "   kernel: $(cd "$WORK/firmware" && ls vmlinuz-*)"
 echo "   phonehome: $(dpkg-deb --field "$DEB" Version)"
 echo "   next: edit phonehome.toml and authorized_keys on the RASPIFIRM partition, then flash"

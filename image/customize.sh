@@ -60,6 +60,18 @@ cat >"$ROOT/etc/default/raspi-firmware-custom" <<'EOF'
 # phonehome: I2C bus 1 (GPIO 2/3) for the OLED.
 dtparam=i2c_arm=on
 EOF
+# The one initramfs of the image (build.sh diverted update-initramfs while packages went in);
+# its post-update hook and raspi-firmware's postinst copy kernel, initrd and DTBs to
+# /boot/firmware.
+if [ -L "$ROOT/usr/sbin/update-initramfs" ]; then
+    rm "$ROOT/usr/sbin/update-initramfs"
+    chroot "$ROOT" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+fi
+for kernel in "$ROOT"/lib/modules/*; do
+    t=$(date +%s)
+    chroot "$ROOT" update-initramfs -c -k "$(basename "$kernel")"
+    echo "I: initramfs for $(basename "$kernel") in $(($(date +%s) - t)) s"
+done
 chroot "$ROOT" dpkg-reconfigure raspi-firmware
 grep -q '^dtparam=i2c_arm=on' "$ROOT/boot/firmware/config.txt"
 grep -q 'root=LABEL=RASPIROOT' "$ROOT/boot/firmware/cmdline.txt"
