@@ -1,49 +1,21 @@
 //! Alerts in the store: repeats of the same kind, device, destination and key within the
 //! merge window become one row with a count; acknowledged or old alerts start a new row.
 
-use phonehome::event::{Alert, AlertKind, Event, MacAddr, Severity, MICROS};
+mod common;
+
+use phonehome::event::{Alert, Severity, MICROS};
 use phonehome::store::insert::ALERT_MERGE_WINDOW;
 use phonehome::store::query::{self, Filter};
-use phonehome::store::writer::{Writer, WriterConfig};
 use phonehome::store::{self, Kind};
 
 const T0: i64 = 1_700_000_000 * MICROS;
 
 fn leak(ts: i64, key: &str, severity: Severity) -> Alert {
-    Alert {
-        ts,
-        severity,
-        kind: AlertKind::PiiLeak,
-        device_mac: Some(MacAddr([4, 0xf1, 0x28, 1, 2, 3])),
-        client_ip: Some("192.168.8.23".parse().unwrap()),
-        client_port: Some(40000),
-        server_ip: Some("203.0.113.77".parse().unwrap()),
-        server_port: Some(80),
-        proto: Some("http".into()),
-        domain: Some("zzhc.vnet.cn".into()),
-        country: Some("CN".into()),
-        asn: Some(4134),
-        summary: format!("{key} sent in clear text"),
-        detail: serde_json::json!({ "identifier": key }),
-        dedup_key: key.into(),
-    }
+    common::pii_alert(ts, severity, key)
 }
 
 fn write(db: &std::path::Path, alerts: Vec<Alert>) {
-    let w = Writer::spawn(
-        db,
-        WriterConfig {
-            retention_days: 0,
-            ..WriterConfig::default()
-        },
-    )
-    .unwrap();
-    let sink = w.sink();
-    for a in alerts {
-        assert!(sink.send_blocking(Event::Alert(a)));
-    }
-    drop(sink);
-    w.finish().unwrap();
+    common::write_alerts(db, alerts)
 }
 
 fn rows(db: &std::path::Path) -> Vec<serde_json::Value> {

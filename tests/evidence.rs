@@ -3,6 +3,8 @@
 //! `pcap-file` and by phonehome's own `FileSource` (and by tshark when installed); the caps;
 //! retention; path checks; and `phonehome evidence ID -o OUT` against a store-written database.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,13 +15,12 @@ use predicates::prelude::*;
 
 use phonehome::capture::FileSource;
 use phonehome::decode::LinkType;
-use phonehome::event::{Alert, AlertKind, Event, MacAddr, Severity, MICROS};
+use phonehome::event::{Alert, AlertKind, MacAddr, Severity, MICROS};
 use phonehome::flow::evidence::{
     EvidenceBudget, FlowFrames, KeptFrame, MAX_BYTES_PER_DIR, RECORD_OVERHEAD,
 };
 use phonehome::flow::table::Dir;
 use phonehome::store::evidence::{self as ev, EvidenceError};
-use phonehome::store::writer::{Writer, WriterConfig};
 use phonehome::synth::http::http_response;
 use phonehome::synth::{http_post, Endpoint, TcpConversation};
 
@@ -383,20 +384,7 @@ fn alert(key: &str, detail: serde_json::Value) -> Alert {
 /// A database written by the store writer holding `alerts` (ids 1, 2, … in order).
 fn db_with(dir: &Path, alerts: Vec<Alert>) -> PathBuf {
     let db = dir.join("phonehome.db");
-    let w = Writer::spawn(
-        &db,
-        WriterConfig {
-            retention_days: 0,
-            ..WriterConfig::default()
-        },
-    )
-    .unwrap();
-    let sink = w.sink();
-    for a in alerts {
-        assert!(sink.send_blocking(Event::Alert(a)));
-    }
-    drop(sink);
-    w.finish().unwrap();
+    common::write_alerts(&db, alerts);
     db
 }
 

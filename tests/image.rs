@@ -8,6 +8,8 @@
 //!   settings refused and left in place, and the passphrase never printed. Needs root (files
 //!   are installed as root:phonehome), ssh-keygen and systemctl; skips with a reason otherwise.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -191,23 +193,7 @@ fn firstboot_can_run() -> bool {
 }
 
 fn public_key(dir: &Path) -> String {
-    let key = dir.join("k");
-    let st = Command::new("ssh-keygen")
-        .args([
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "test@phonehome",
-            "-f",
-        ])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    fs::read_to_string(key.with_extension("pub")).unwrap()
+    common::ssh_keygen(&dir.join("k"), "test@phonehome")
 }
 
 fn text(out: &Output) -> String {

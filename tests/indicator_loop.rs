@@ -3,20 +3,21 @@
 //! showed (and only that), a long press changing the page, at most one redraw a second, a
 //! failing display that does not stop the LEDs, and the explicit switch-off at stop.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use phonehome::event::{Alert, AlertKind, Event, MacAddr, Severity, Ts, MICROS};
+use phonehome::event::{Alert, Event, Severity, Ts, MICROS};
 use phonehome::indicate::board::{Board, BoardError, MemoryBoard};
 use phonehome::indicate::button::Press;
 use phonehome::indicate::display::png::Frame;
 use phonehome::indicate::display::Page;
 use phonehome::indicate::leds::LedState;
 use phonehome::indicate::runner::{self, Health, IndicatorLoop, Join};
-use phonehome::store::writer::{Writer, WriterConfig};
+use phonehome::store::writer::Writer;
 use phonehome::store::{open_read, EventSink};
-use serde_json::json;
 
 /// Wall clock of the tests: 2026-11-28 10:00 UTC, in µs.
 const NOW: Ts = 1_795_860_000 * MICROS;
@@ -25,37 +26,12 @@ const HEALTHY: Health = Health {
     store_failing: false,
 };
 
-fn alert(ts: Ts, severity: Severity, key: &str) -> Alert {
-    Alert {
-        ts,
-        severity,
-        kind: AlertKind::PiiLeak,
-        device_mac: Some(MacAddr([4, 0xf1, 0x28, 1, 2, 3])),
-        client_ip: Some("192.168.8.23".parse().unwrap()),
-        client_port: Some(40000),
-        server_ip: Some("203.0.113.77".parse().unwrap()),
-        server_port: Some(80),
-        proto: Some("http".into()),
-        domain: Some("zzhc.vnet.cn".into()),
-        country: Some("CN".into()),
-        asn: Some(4134),
-        summary: format!("{key} sent in clear text"),
-        detail: json!({ "identifier": key }),
-        dedup_key: key.into(),
-    }
-}
+use common::pii_alert as alert;
 
 /// A database with a running writer, and `alerts` already committed.
 fn store(dir: &Path, alerts: Vec<Alert>) -> (Writer, EventSink, std::path::PathBuf) {
     let db = dir.join("phonehome.db");
-    let w = Writer::spawn(
-        &db,
-        WriterConfig {
-            retention_days: 0,
-            ..WriterConfig::default()
-        },
-    )
-    .unwrap();
+    let w = common::writer(&db);
     let sink = w.sink();
     for a in alerts {
         assert!(sink.send(Event::Alert(a)));

@@ -1,16 +1,17 @@
 //! LEDs and button through embedded-hal-mock pin transactions, and `phonehome leds` on a
 //! database written by the store writer.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::prelude::*;
 use embedded_hal_mock::eh1::digital::{Mock as Pin, State, Transaction as T};
 use embedded_hal_mock::eh1::MockError;
-use phonehome::event::{Alert, AlertKind, Event, MacAddr, Severity, MICROS};
+use phonehome::event::{Alert, Event, Severity, MICROS};
 use phonehome::indicate::button::{Button, Press};
 use phonehome::indicate::leds::{led_state, LedState, Leds};
-use phonehome::store::writer::{Writer, WriterConfig};
 use phonehome::store::CaptureStats;
 use serde_json::{json, Value};
 
@@ -202,36 +203,11 @@ fn now_micros() -> i64 {
     i64::try_from(d.as_micros()).unwrap()
 }
 
-fn alert(ts: i64, severity: Severity, key: &str) -> Alert {
-    Alert {
-        ts,
-        severity,
-        kind: AlertKind::PiiLeak,
-        device_mac: Some(MacAddr([4, 0xf1, 0x28, 1, 2, 3])),
-        client_ip: Some("192.168.8.23".parse().unwrap()),
-        client_port: Some(40000),
-        server_ip: Some("203.0.113.77".parse().unwrap()),
-        server_port: Some(80),
-        proto: Some("http".into()),
-        domain: Some("zzhc.vnet.cn".into()),
-        country: Some("CN".into()),
-        asn: Some(4134),
-        summary: format!("{key} sent in clear text"),
-        detail: json!({ "identifier": key }),
-        dedup_key: key.into(),
-    }
-}
+use common::pii_alert as alert;
 
 /// Writes `alerts` and one capture statistics row per `(ts, source)` with the store writer.
 fn write(db: &Path, alerts: Vec<Alert>, stats: &[(i64, &str)]) {
-    let w = Writer::spawn(
-        db,
-        WriterConfig {
-            retention_days: 0,
-            ..WriterConfig::default()
-        },
-    )
-    .unwrap();
+    let w = common::writer(db);
     let sink = w.sink();
     for a in alerts {
         assert!(sink.send_blocking(Event::Alert(a)));

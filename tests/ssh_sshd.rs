@@ -6,6 +6,8 @@
 //! Needs root (network namespace, sshd's privilege separation) and OpenSSH
 //! (`openssh-server`, `openssh-client`); skips with the reason otherwise.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -85,25 +87,7 @@ impl Drop for Namespace {
 }
 
 fn keygen(path: &Path) {
-    let out = Command::new("ssh-keygen")
-        .args([
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "phonehome-test",
-            "-f",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ssh_keygen(path, "phonehome-test");
 }
 
 /// The analysed demo capture in `dir/t.db`, with an empty config beside it.
