@@ -51,7 +51,7 @@ build=(cargo build --release --locked)
 deb=(cargo deb --no-build --locked --strip)
 if [ -n "$dev" ]; then
   build=(cargo build --locked --bin phonehome)
-  deb+=(--profile dev)
+  deb+=(--profile ci-deb)
 fi
 if [ -n "$target" ]; then
   build+=(--target "$target")
@@ -60,6 +60,12 @@ if [ -n "$target" ]; then
 fi
 echo "build-deb: ${build[*]}" >&2
 "${build[@]}" >&2
+if [ -n "$dev" ]; then
+  # The [profile.ci-deb] folder cargo-deb reads; the binary is the dev build's (see Cargo.toml).
+  dir=target/${target:+$target/}
+  mkdir -p "${dir}ci-deb"
+  cp "${dir}debug/phonehome" "${dir}ci-deb/phonehome"
+fi
 
 # 3. The package; cargo-deb prints the path of the .deb on stdout.
 echo "build-deb: ${deb[*]}" >&2
