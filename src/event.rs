@@ -206,6 +206,8 @@ pub struct TlsRecord {
     pub ja3_string: String,
     pub ja4: String,
     pub ja4_r: String,
+    /// For a ClientHello in QUIC Initials: the QUIC version (`v1`, `v2`, `draft-29` …).
+    pub quic_version: Option<&'static str>,
 }
 
 /// One DHCPv4 message.

@@ -102,6 +102,7 @@ fn tls(ts: Ts, server: &str, sni: &str) -> TlsRecord {
         ja3_string: String::new(),
         ja4: String::new(),
         ja4_r: String::new(),
+        quic_version: None,
     }
 }
 

@@ -333,6 +333,7 @@ fn quic_hello_becomes_a_quic_tls_record_names_the_flow_and_reaches_the_detectors
     let (q, t) = (tls[0], tls[1]);
     assert_eq!(q.transport, Transport::Quic);
     assert_eq!(t.transport, Transport::Tcp);
+    assert_eq!((q.quic_version, t.quic_version), (Some("v1"), None));
     assert_eq!((q.client_port, q.server_port), (port, 443));
     assert_eq!(q.device_mac, Some(PHONE_MAC));
     assert_eq!(q.sni.as_deref(), Some(FLEXISPY_C2));
@@ -375,22 +376,27 @@ fn quic_hello_becomes_a_quic_tls_record_names_the_flow_and_reaches_the_detectors
 #[test]
 fn quic_on_another_port_is_found_and_not_sampled_as_cleartext() {
     let hello = big_client_hello("alt.example.net");
-    let mut c = Capture::new();
-    let port = c.port();
-    let [d1, d2] = two_initials(1, &[7; 12], &hello);
-    let srv = server("203.0.113.9", 8443);
-    c.udp(T0, &phone(port), &srv, &d1);
-    c.udp(T0 + 1, &phone(port), &srv, &d2);
-    let events = c.run(detectors(&config("")));
-    let sni: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Tls(r) => Some((r.transport, r.sni.clone())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(sni, vec![(Transport::Quic, Some("alt.example.net".into()))]);
-    assert!(!events.iter().any(|e| matches!(e, Event::Payload(_))));
+    for (wire, name) in [(1, "v1"), (0x6b33_43cf, "v2"), (0xff00_001d, "draft-29")] {
+        let mut c = Capture::new();
+        let port = c.port();
+        let [d1, d2] = two_initials(wire, &[7; 12], &hello);
+        let srv = server("203.0.113.9", 8443);
+        c.udp(T0, &phone(port), &srv, &d1);
+        c.udp(T0 + 1, &phone(port), &srv, &d2);
+        let events = c.run(detectors(&config("")));
+        let sni: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Tls(r) => Some((r.transport, r.quic_version, r.sni.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            sni,
+            vec![(Transport::Quic, Some(name), Some("alt.example.net".into()))]
+        );
+        assert!(!events.iter().any(|e| matches!(e, Event::Payload(_))));
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -138,6 +138,7 @@ fn every_kind_round_trips_with_exact_fields() {
             "ts": "2019-08-07T21:08:34.709050Z", "device_mac": PHONE, "device": null,
             "client_ip": "192.168.65.3", "client_port": 46638,
             "server_ip": "104.16.125.34", "server_port": 443, "transport": "tcp",
+            "quic_version": null,
             "sni": "enabled.tls13.com", "alpn": ["h2", "http/1.1"],
             "ja3": "eeadfd2f446a45ded96f804720a0c75b", "ja4": "t13d0413h2_16476d049b0b_ffceb19bae65",
             "version": "0x0303", "ja3_string": corpus_tls().ja3_string, "ja4_r": corpus_tls().ja4_r,

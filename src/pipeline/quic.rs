@@ -14,7 +14,7 @@
 //! [`decode::quic`]: crate::decode::quic
 
 use super::{Counters, Sink};
-use crate::decode::quic::{ClientInitials, Progress};
+use crate::decode::quic::{self, ClientInitials, Progress};
 use crate::decode::tls;
 use crate::event::{Event, MacAddr, Transport, Ts};
 use crate::flow::table::Flow;
@@ -67,9 +67,12 @@ pub(super) fn client_datagram(
         }
         Progress::Hello(ch) => {
             q.decided = true;
-            q.conn = None;
+            let version = q
+                .conn
+                .take()
+                .and_then(|c| quic::version_name(c.wire_version()));
             counters.tls_client_hellos += 1;
-            emit(flow, *ch, ts, device_mac, sink);
+            emit(flow, *ch, ts, device_mac, version, sink);
         }
     }
     true
@@ -81,6 +84,7 @@ fn emit(
     ch: tls::ClientHello,
     ts: Ts,
     device_mac: Option<MacAddr>,
+    version: Option<&'static str>,
     sink: &mut Sink<'_>,
 ) {
     sink(Event::Tls(super::tcp::client_hello_record(
@@ -89,5 +93,6 @@ fn emit(
         ts,
         device_mac,
         Transport::Quic,
+        version,
     )));
 }

@@ -261,6 +261,7 @@ fn tls_step(flow: &mut Flow<AppState>, cx: &mut Ctx<'_>, sink: &mut Sink<'_>) ->
                 cx.ts,
                 cx.device_mac,
                 Transport::Tcp,
+                None,
             )));
             // Keep reading for a second hello only after the first one.
             retry
@@ -503,6 +504,7 @@ pub(super) fn client_hello_record(
     ts: Ts,
     device_mac: Option<MacAddr>,
     transport: Transport,
+    quic_version: Option<&'static str>,
 ) -> TlsRecord {
     let marker = if transport == Transport::Quic {
         'q'
@@ -530,5 +532,6 @@ pub(super) fn client_hello_record(
         ja3_string,
         ja4,
         ja4_r,
+        quic_version,
     }
 }

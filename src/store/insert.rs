@@ -101,8 +101,8 @@ fn http(conn: &Connection, r: &HttpRecord) -> rusqlite::Result<()> {
 fn tls(conn: &Connection, r: &TlsRecord) -> rusqlite::Result<()> {
     let mut st = conn.prepare_cached(
         "INSERT INTO tls (ts, device_mac, client_ip, client_port, server_ip, server_port, \
-         transport, sni, alpn, version, supported_versions, ja3, ja3_string, ja4, ja4_r) \
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+         transport, sni, alpn, version, supported_versions, ja3, ja3_string, ja4, ja4_r, \
+         quic_version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
     )?;
     st.execute(params![
         r.ts,
@@ -120,6 +120,7 @@ fn tls(conn: &Connection, r: &TlsRecord) -> rusqlite::Result<()> {
         r.ja3_string,
         r.ja4,
         r.ja4_r,
+        r.quic_version,
     ])?;
     Ok(())
 }

@@ -112,6 +112,7 @@ const TLS: &[Field] = &[
     f("server_ip", "server_ip", Text),
     f("server_port", "server_port", Int),
     f("transport", "transport", Text),
+    f("quic_version", "quic_version", Text),
     f("sni", "sni", Text),
     f("alpn", "alpn", Json),
     f("ja3", "ja3", Text),

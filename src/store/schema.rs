@@ -43,7 +43,13 @@ pub const DB_FILE_MODE: u32 = 0o640;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migration ladder: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+
+/// Version 4 (QUIC): the QUIC version a ClientHello came in (`v1`, `v2`, `draft-29`), NULL for
+/// TLS over TCP.
+const V4: &str = "
+ALTER TABLE tls ADD COLUMN quic_version TEXT;
+";
 
 /// Version 3 (device identity): what a device is (DHCP vendor class, OS family from the DHCP
 /// fingerprint or a User-Agent, model, app), its stable label, and `same_as`, the MAC it had

@@ -92,6 +92,7 @@ pub fn corpus_tls() -> TlsRecord {
         ja3_string: s(&h["ja3_string"]).expect("ja3s"),
         ja4: s(&h["ja4"]).expect("ja4"),
         ja4_r: s(&h["ja4_r"]).expect("ja4r"),
+        quic_version: None,
     }
 }
 

@@ -59,6 +59,19 @@ impl Version {
     }
 }
 
+/// The name of a QUIC wire version we decode: `v1`, `v2`, `draft-29` … `draft-32`.
+pub fn version_name(wire: u32) -> Option<&'static str> {
+    match wire {
+        0x0000_0001 => Some("v1"),
+        0x6b33_43cf => Some("v2"),
+        0xff00_001d => Some("draft-29"),
+        0xff00_001e => Some("draft-30"),
+        0xff00_001f => Some("draft-31"),
+        0xff00_0020 => Some("draft-32"),
+        _ => None,
+    }
+}
+
 /// Whether `datagram` may begin with a client Initial of a version we decode: a long header
 /// whose type bits say Initial and whose version we know. Five byte compares, no parsing.
 pub fn may_be_initial(datagram: &[u8]) -> bool {
