@@ -105,7 +105,7 @@ elapsed() { echo "$(($(date +%s) - start)) s"; }
 
 PACKAGES=(
     systemd-sysv udev kmod dbus iproute2 ca-certificates less
-    initramfs-tools linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb
+    initramfs-tools zstd linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb
     hostapd dnsmasq nftables iw
     openssh-server sudo systemd-timesyncd systemd-resolved avahi-daemon libnss-mdns
     e2fsprogs dosfstools fdisk cloud-guest-utils

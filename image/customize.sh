@@ -63,6 +63,11 @@ EOF
 # The one initramfs of the image (build.sh diverted update-initramfs while packages went in);
 # its post-update hook and raspi-firmware's postinst copy kernel, initrd and DTBs to
 # /boot/firmware.
+# Root is ext4 (etc/fstab), but in a chroot the fsck hook cannot probe the device and would
+# leave fsck out; with it, the initramfs checks the root file system at every boot, which
+# matters on a router that is unplugged rather than shut down.
+printf '# phonehome image: see image/customize.sh\nFSTYPE=ext4\n' \
+    >"$ROOT/etc/initramfs-tools/conf.d/phonehome-fstype"
 if [ -L "$ROOT/usr/sbin/update-initramfs" ]; then
     rm "$ROOT/usr/sbin/update-initramfs"
     chroot "$ROOT" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
