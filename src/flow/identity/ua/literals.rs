@@ -87,12 +87,13 @@ fn req(hir: &Hir) -> Option<Set> {
 /// consecutive exact parts (their cross product, while it stays small), or in one part.
 fn concat(subs: &[Hir]) -> Option<Set> {
     let exacts: Vec<Option<Set>> = subs.iter().map(exact).collect();
-    let mut best: Option<Set> = None;
+    let mut best: Option<(Score, Set)> = None;
     let mut consider = |set: Set| {
-        if set.iter().all(|s| !s.is_empty())
-            && best.as_ref().map_or(true, |b| score(&set) > score(b))
-        {
-            best = Some(set);
+        if set.iter().all(|s| !s.is_empty()) {
+            let sc = score(&set);
+            if best.as_ref().map_or(true, |(b, _)| sc > *b) {
+                best = Some((sc, set));
+            }
         }
     };
     for (i, sub) in subs.iter().enumerate() {
@@ -114,32 +115,30 @@ fn concat(subs: &[Hir]) -> Option<Set> {
             }
         }
     }
-    best
+    best.map(|(_, set)| set)
 }
 
 /// The skeletons of everyday phone User-Agents, lowercased. A literal found in them
 /// (`mozilla`, `) applewebkit`, ` build`) would make its pattern a candidate on nearly every
 /// User-Agent, so where a pattern offers a choice, a literal not found here is preferred
 /// (e.g. the model names of `; {0,2}(IS01|IS03)(?: Build|\) AppleWebKit)`).
-const EVERYDAY: &[&[u8]] = &[
-    b"mozilla/5.0 (linux; u; android 13; k build/tp1a; wv) applewebkit/537.36 (khtml, like gecko) \
-      version/4.0 chrome/119.0.0.0 mobile safari/537.36",
-    b"mozilla/5.0 (iphone; cpu iphone os 17_1 like mac os x) applewebkit/605.1.15 (khtml, like \
-      gecko) version/17.1 mobile/15e148 safari/604.1",
-    b"dalvik/2.1.0 (linux; u; android 11; ",
-];
+const EVERYDAY: &[u8] = b"mozilla/5.0 (linux; u; android 13; k build/tp1a; wv) applewebkit/537.36 \
+    (khtml, like gecko) version/4.0 chrome/119.0.0.0 mobile safari/537.36\n\
+    mozilla/5.0 (iphone; cpu iphone os 17_1 like mac os x) applewebkit/605.1.15 (khtml, like \
+    gecko) version/17.1 mobile/15e148 safari/604.1\n\
+    dalvik/2.1.0 (linux; u; android 11; ";
 
 fn everyday(set: &Set) -> bool {
-    set.iter().any(|lit| {
-        EVERYDAY
-            .iter()
-            .any(|text| text.windows(lit.len().max(1)).any(|w| w == lit.as_slice()))
-    })
+    set.iter()
+        .any(|lit| memchr::memmem::find(EVERYDAY, lit).is_some())
 }
+
+/// A set's [`score`].
+type Score = (bool, usize, std::cmp::Reverse<usize>);
 
 /// How good a set is as a filter: none of its literals in everyday User-Agents, then its
 /// shortest literal, then fewer alternatives.
-fn score(set: &Set) -> (bool, usize, std::cmp::Reverse<usize>) {
+fn score(set: &Set) -> Score {
     let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
     (!everyday(set), shortest, std::cmp::Reverse(set.len()))
 }
