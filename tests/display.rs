@@ -2,6 +2,8 @@
 //! (`PHONEHOME_UPDATE_GOLDEN=1` rewrites them; review every changed image by eye), word-fitted
 //! text, `display_data` over a database written by the store writer, and the CLI export.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use phonehome::event::{Alert, AlertKind, DeviceSighting, Event, MacAddr, Severity, MICROS};
@@ -151,21 +153,15 @@ fn write_db(db: &Path, t: i64) {
         identity: Default::default(),
     })));
     let alert = |ts, kind, domain: &str, country: &str| Alert {
-        ts,
-        severity: Severity::Warn,
         kind,
         device_mac: Some(MAC),
-        client_ip: Some("192.168.8.23".parse().unwrap()),
-        client_port: Some(40000),
-        server_ip: Some("203.0.113.77".parse().unwrap()),
-        server_port: Some(80),
-        proto: Some("http".into()),
         domain: Some(domain.into()),
         country: Some(country.into()),
         asn: None,
         summary: "test".into(),
         detail: serde_json::json!({}),
         dedup_key: String::new(),
+        ..common::pii_alert(ts, Severity::Warn, "")
     };
     let a1 = alert(
         t - 90 * MICROS,

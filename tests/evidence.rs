@@ -15,7 +15,7 @@ use predicates::prelude::*;
 
 use phonehome::capture::FileSource;
 use phonehome::decode::LinkType;
-use phonehome::event::{Alert, AlertKind, MacAddr, Severity, MICROS};
+use phonehome::event::{Alert, MacAddr, Severity, MICROS};
 use phonehome::flow::evidence::{
     EvidenceBudget, FlowFrames, KeptFrame, MAX_BYTES_PER_DIR, RECORD_OVERHEAD,
 };
@@ -363,21 +363,10 @@ fn tshark_and_capinfos_open_the_evidence_file() {
 
 fn alert(key: &str, detail: serde_json::Value) -> Alert {
     Alert {
-        ts: T0,
-        severity: Severity::Critical,
-        kind: AlertKind::PiiLeak,
         device_mac: Some(PHONE_MAC),
-        client_ip: Some("192.168.8.23".parse().unwrap()),
-        client_port: Some(40000),
-        server_ip: Some("203.0.113.77".parse().unwrap()),
-        server_port: Some(80),
-        proto: Some("http".into()),
-        domain: Some("zzhc.vnet.cn".into()),
-        country: Some("CN".into()),
-        asn: Some(4134),
         summary: "IMEI …3809 sent in clear text".into(),
         detail,
-        dedup_key: key.into(),
+        ..common::pii_alert(T0, Severity::Critical, key)
     }
 }
 
