@@ -21,7 +21,9 @@ use phonehome::capture::file::FileSource;
 use phonehome::decode::{self, LinkType, Net, Transport as L4};
 use phonehome::event::{Event, FlowEnd, MacAddr, Ts};
 use phonehome::flow::defrag::{MAX_BUFFERED_BYTES, MAX_DATAGRAMS};
-use phonehome::pipeline::{Pipeline, PipelineConfig, MAX_DNS_PENDING, MAX_DNS_PENDING_RECORDS};
+use phonehome::pipeline::{
+    Pipeline, PipelineConfig, MAX_DNS_PENDING, MAX_DNS_PENDING_RECORDS, MAX_QUIC_PENDING,
+};
 use phonehome::synth::net::{udp_frame, Endpoint};
 use phonehome::synth::{dns_query, TcpConversation};
 use proptest::prelude::*;
@@ -75,6 +77,7 @@ impl Harness {
         assert!(h.fragment_bytes <= MAX_BUFFERED_BYTES, "{h:?}");
         assert!(h.dns_queries <= MAX_DNS_PENDING, "{h:?}");
         assert!(h.dns_records <= MAX_DNS_PENDING_RECORDS, "{h:?}");
+        assert!(h.quic_connections <= h.flows.min(MAX_QUIC_PENDING), "{h:?}");
         assert_eq!(c.frames, self.ingested);
         assert_eq!(c.decoded + c.decode_errors(), c.frames, "{c:?}");
         assert_eq!(c.flows_active, h.flows as u64);
@@ -96,7 +99,10 @@ impl Harness {
         let c = self.pipe.counters();
         let h = self.pipe.held();
         assert_eq!(self.flows().count() as u64, c.flows_created, "{c:?}");
-        assert_eq!((h.flows, h.dns_queries, h.dns_records), (0, 0, 0));
+        assert_eq!(
+            (h.flows, h.dns_queries, h.dns_records, h.quic_connections),
+            (0, 0, 0, 0)
+        );
         self.events
     }
 }

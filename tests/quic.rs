@@ -379,7 +379,9 @@ fn quic_on_another_port_is_found_and_not_sampled_as_cleartext() {
     for (wire, name) in [(1, "v1"), (0x6b33_43cf, "v2"), (0xff00_001d, "draft-29")] {
         let mut c = Capture::new();
         let port = c.port();
-        let [d1, d2] = two_initials(wire, &[7; 12], &hello);
+        let [mut d1, d2] = two_initials(wire, &[7; 12], &hello);
+        // An IMEI in clear after the Initial would raise a leak if the datagram were sampled.
+        d1.extend_from_slice(b"imei=490154203237518");
         let srv = server("203.0.113.9", 8443);
         c.udp(T0, &phone(port), &srv, &d1);
         c.udp(T0 + 1, &phone(port), &srv, &d2);
@@ -395,8 +397,57 @@ fn quic_on_another_port_is_found_and_not_sampled_as_cleartext() {
             sni,
             vec![(Transport::Quic, Some(name), Some("alt.example.net".into()))]
         );
-        assert!(!events.iter().any(|e| matches!(e, Event::Payload(_))));
+        assert!(of_kind(&events, AlertKind::PiiLeak).is_empty());
     }
+}
+
+/// A flood of QUIC connections that never finish their hello holds decoder state for at most
+/// `MAX_QUIC_PENDING` of them; the rest are counted, not decoded, and not sampled as
+/// cleartext; a finished hello or an ended flow gives its place back.
+#[test]
+fn pending_hellos_are_capped_and_released() {
+    use phonehome::decode::LinkType;
+    use phonehome::pipeline::{Pipeline, PipelineConfig, MAX_QUIC_PENDING};
+    use phonehome::synth::net::udp_frame;
+
+    let hello = big_client_hello("flood.example.net");
+    let extra = 10;
+    let mut cfg = PipelineConfig::default();
+    cfg.flows.max_flows = 4 * MAX_QUIC_PENDING;
+    // Detectors on and a port other than 443: a datagram taken for cleartext is sampled.
+    let mut p = Pipeline::with_detectors(cfg, detectors(&config("")));
+    let mut events = Vec::new();
+    let mut sink = |e: Event| events.push(e);
+    let srv = server("203.0.113.9", 8443);
+    let mut seconds = Vec::new();
+    for i in 0..MAX_QUIC_PENDING + extra {
+        let port = 20_000 + i as u16;
+        let dcid = (i as u64).to_be_bytes();
+        let [mut d1, d2] = two_initials(1, &dcid, &hello);
+        // After the Initial, in the same datagram: an IMEI in clear. Only a datagram taken
+        // for cleartext is sampled, and a sampled IMEI raises a leak.
+        d1.extend_from_slice(b"imei=490154203237518");
+        let f = udp_frame(&phone(port), &srv, 1, &d1).unwrap();
+        p.ingest(T0 + i as i64, LinkType::Ethernet, &f, &mut sink);
+        seconds.push(udp_frame(&phone(port), &srv, 2, &d2).unwrap());
+    }
+    assert_eq!(p.held().quic_connections, MAX_QUIC_PENDING);
+    assert_eq!(p.counters().quic_not_inspected, extra as u64);
+    // The first connection completes its hello: a TLS record, and its place is free again.
+    p.ingest(T0 + MICROS, LinkType::Ethernet, &seconds[0], &mut sink);
+    assert_eq!(p.held().quic_connections, MAX_QUIC_PENDING - 1);
+    // A connection over the cap sends its second Initial: still nothing decoded or sampled.
+    p.ingest(
+        T0 + MICROS,
+        LinkType::Ethernet,
+        &seconds[MAX_QUIC_PENDING],
+        &mut sink,
+    );
+    p.finish(&mut sink);
+    assert_eq!(p.held().quic_connections, 0);
+    let tls = events.iter().filter(|e| matches!(e, Event::Tls(_))).count();
+    assert_eq!(tls, 1);
+    assert!(of_kind(&events, AlertKind::PiiLeak).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ use libfuzzer_sys::fuzz_target;
 use phonehome::decode::LinkType;
 use phonehome::event::Ts;
 use phonehome::flow::defrag::{MAX_BUFFERED_BYTES, MAX_DATAGRAMS};
-use phonehome::pipeline::{Pipeline, PipelineConfig, MAX_DNS_PENDING, MAX_DNS_PENDING_RECORDS};
+use phonehome::pipeline::{
+    Pipeline, PipelineConfig, MAX_DNS_PENDING, MAX_DNS_PENDING_RECORDS, MAX_QUIC_PENDING,
+};
 
 /// pcap LINKTYPE numbers of every link type the decoder accepts.
 const LINKTYPES: [u32; 11] = [1, 101, 228, 229, 113, 276, 239, 105, 127, 0, 108];
@@ -44,8 +46,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(h.flows <= MAX_FLOWS);
         assert!(h.fragment_datagrams <= MAX_DATAGRAMS && h.fragment_bytes <= MAX_BUFFERED_BYTES);
         assert!(h.dns_queries <= MAX_DNS_PENDING && h.dns_records <= MAX_DNS_PENDING_RECORDS);
+        assert!(h.quic_connections <= MAX_QUIC_PENDING.min(MAX_FLOWS));
         rest = next;
     }
     pipe.finish(&mut sink);
-    assert_eq!(pipe.held().flows, 0);
+    assert_eq!((pipe.held().flows, pipe.held().quic_connections), (0, 0));
 });

@@ -32,6 +32,8 @@ pub struct Counters {
     pub dns_messages: u64,
     pub http_requests: u64,
     pub tls_client_hellos: u64,
+    /// QUIC flows not decoded because `quic::MAX_QUIC_PENDING` hellos were in progress.
+    pub quic_not_inspected: u64,
     pub dhcp: u64,
     /// Application payloads that looked like a protocol but did not parse.
     pub app_errors: u64,
@@ -71,7 +73,7 @@ impl Counters {
 
 /// How much state the core holds right now; each size is bounded by a named limit of the
 /// module that owns it (flow table `max_flows`, `defrag::MAX_DATAGRAMS` and
-/// `MAX_BUFFERED_BYTES`, `dns::MAX_PENDING` and `MAX_PENDING_RECORDS`).
+/// `MAX_BUFFERED_BYTES`, `dns::MAX_PENDING` and `MAX_PENDING_RECORDS`, `quic::MAX_QUIC_PENDING`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Held {
     /// Flows in the table.
@@ -82,4 +84,6 @@ pub struct Held {
     /// DNS queries waiting for a response, and the records they hold.
     pub dns_queries: usize,
     pub dns_records: usize,
+    /// QUIC connections whose ClientHello is being collected (`quic::MAX_QUIC_PENDING`).
+    pub quic_connections: usize,
 }

@@ -14,6 +14,7 @@ mod tcp;
 
 pub use counters::{Counters, Held};
 pub use dns::{MAX_PENDING as MAX_DNS_PENDING, MAX_PENDING_RECORDS as MAX_DNS_PENDING_RECORDS};
+pub use quic::MAX_QUIC_PENDING;
 
 use std::net::IpAddr;
 
@@ -74,6 +75,8 @@ pub struct Pipeline {
     detectors_on: bool,
     /// Caps the evidence frames all flows keep together.
     budget: EvidenceBudget,
+    /// Caps the QUIC connections decoded at once.
+    quic_budget: quic::QuicBudget,
     /// The packet being processed came through a tunnel (GTP-U).
     tunnelled: bool,
 }
@@ -95,6 +98,7 @@ impl Pipeline {
             detectors: None,
             detectors_on: false,
             budget: EvidenceBudget::default(),
+            quic_budget: quic::QuicBudget::default(),
             tunnelled: false,
         }
     }
@@ -138,6 +142,7 @@ impl Pipeline {
             fragment_bytes: self.defrag.buffered_bytes(),
             dns_queries,
             dns_records,
+            quic_connections: self.quic_budget.pending(),
         }
     }
 
@@ -288,6 +293,7 @@ impl Pipeline {
             cfg,
             detectors_on,
             budget,
+            quic_budget,
             tunnelled,
             ..
         } = self;
@@ -357,7 +363,14 @@ impl Pipeline {
                         sink(Event::Device(s))
                     });
                 } else if dir == Dir::Up
-                    && quic::client_datagram(flow, d.payload, ts, device_mac, counters, sink)
+                    && quic::client_datagram(
+                        flow,
+                        d.payload,
+                        ts,
+                        device_mac,
+                        (quic_budget, counters),
+                        sink,
+                    )
                 {
                     // QUIC: the ClientHello became a TLS record; the rest is encrypted.
                 } else if *detectors_on

@@ -6,12 +6,17 @@
 //! Invariants: a flow is inspected only if its first client datagram is a decryptable Initial
 //! (on any port); at most [`MAX_CLIENT_DATAGRAMS`] client datagrams are looked at; the state
 //! (one boxed [`ClientInitials`], bounded by [`MAX_CRYPTO_BYTES`] plus one datagram) is freed
-//! when the hello is decoded or inspection stops. Once a flow is decided, each datagram costs
-//! one flag check: 1-RTT traffic is never parsed.
+//! when the hello is decoded, inspection stops or the flow ends, and at most
+//! [`MAX_QUIC_PENDING`] connections hold it at once, whatever the number of flows (beyond it a
+//! new QUIC flow is counted in `quic_not_inspected` and not decoded). Once a flow is decided,
+//! each datagram costs one flag check: 1-RTT traffic is never parsed.
 //!
 //! [`MAX_CRYPTO_BYTES`]: crate::decode::quic::crypto::MAX_CRYPTO_BYTES
 //! [`MAX_CLIENT_DATAGRAMS`]: crate::decode::quic::MAX_CLIENT_DATAGRAMS
 //! [`decode::quic`]: crate::decode::quic
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use super::{Counters, Sink};
 use crate::decode::quic::{self, ClientInitials, Progress};
@@ -21,10 +26,46 @@ use crate::flow::table::Flow;
 
 use super::tcp::AppState;
 
+/// QUIC connections whose ClientHello is being collected, over all flows, at most. Each holds
+/// up to `MAX_CRYPTO_BYTES` (16 KiB) of CRYPTO data and a decryption buffer, so this bounds
+/// that state at ~18 MB however many flows clients open; a phone has a few dozen at once.
+pub const MAX_QUIC_PENDING: usize = 1024;
+
+/// The count of connections collecting a hello, shared by all flows of a pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct QuicBudget(Arc<AtomicUsize>);
+
+impl QuicBudget {
+    /// Connections holding decoder state now.
+    pub fn pending(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// A place for one more connection, if the budget has one.
+    fn take(&self) -> Option<Slot> {
+        if self.pending() >= MAX_QUIC_PENDING {
+            return None;
+        }
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Some(Slot(Arc::clone(&self.0)))
+    }
+}
+
+/// One connection's place in the [`QuicBudget`], given back when dropped: with the decoder,
+/// whether the hello was decoded, inspection stopped or the flow ended or was evicted.
+#[derive(Debug)]
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// QUIC state of a UDP flow: two flags while idle, a boxed decoder while collecting a hello.
 #[derive(Debug, Default)]
 pub struct QuicFlow {
-    conn: Option<Box<ClientInitials>>,
+    conn: Option<(Box<ClientInitials>, Slot)>,
     /// Nothing more to look at on this flow.
     decided: bool,
     /// The flow carries QUIC: its payloads are encrypted and not worth sampling.
@@ -38,7 +79,7 @@ pub(super) fn client_datagram(
     payload: &[u8],
     ts: Ts,
     device_mac: Option<MacAddr>,
-    counters: &mut Counters,
+    (budget, counters): (&QuicBudget, &mut Counters),
     sink: &mut Sink<'_>,
 ) -> bool {
     let q = &mut flow.app.quic;
@@ -46,18 +87,28 @@ pub(super) fn client_datagram(
         return q.is_quic;
     }
     let progress = match q.conn.as_mut() {
-        Some(c) => c.feed(payload),
-        None => match ClientInitials::start(payload) {
-            Some((c, p)) => {
-                q.is_quic = true;
-                q.conn = Some(Box::new(c));
-                p
-            }
-            None => {
+        Some((c, _)) => c.feed(payload),
+        None => {
+            let Some(slot) = budget.take() else {
+                // Too many hellos in progress: not decoded, but an Initial is still QUIC and
+                // its encrypted payloads are not sampled as cleartext.
+                counters.quic_not_inspected += 1;
                 q.decided = true;
-                return false;
+                q.is_quic = quic::may_be_initial(payload);
+                return q.is_quic;
+            };
+            match ClientInitials::start(payload) {
+                Some((c, p)) => {
+                    q.is_quic = true;
+                    q.conn = Some((Box::new(c), slot));
+                    p
+                }
+                None => {
+                    q.decided = true;
+                    return false;
+                }
             }
-        },
+        }
     };
     match progress {
         Progress::NeedMore => {}
@@ -70,7 +121,7 @@ pub(super) fn client_datagram(
             let version = q
                 .conn
                 .take()
-                .and_then(|c| quic::version_name(c.wire_version()));
+                .and_then(|(c, _)| quic::version_name(c.wire_version()));
             counters.tls_client_hellos += 1;
             emit(flow, *ch, ts, device_mac, version, sink);
         }
